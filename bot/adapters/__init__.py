@@ -1,0 +1,33 @@
+"""Chat platform adapters, found through the `wegweiser.adapters` entry-point group.
+
+A new platform is one new module with a class that has `name` and `async run()`, plus one
+line in pyproject.toml under [project.entry-points."wegweiser.adapters"]. Nothing in the core
+imports an adapter.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+from typing import Any, Protocol
+
+GROUP = "wegweiser.adapters"
+
+
+class Adapter(Protocol):
+    name: str
+
+    async def run(self) -> None:
+        """Serve until the platform connection ends or the task is cancelled."""
+
+
+def available() -> dict[str, Any]:
+    """Adapter name -> entry point (not yet imported: platform libraries load on demand)."""
+    return {ep.name: ep for ep in entry_points(group=GROUP)}
+
+
+def load(name: str) -> type:
+    found = available()
+    if name not in found:
+        known = ", ".join(sorted(found)) or "none"
+        raise LookupError(f"no chat adapter called {name!r} (installed: {known})")
+    return found[name].load()

@@ -1,0 +1,149 @@
+"""The `wegweiser` command: chat, run, validate, match."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot import __version__
+from bot.catalogue import CatalogueError, check_catalogue, load_catalogue
+from bot.engine import Engine
+from bot.i18n import negotiate
+from bot.i18n.catalogues import load_languages
+from bot.matching import TopicMatcher, guess_language
+from bot.paths import default_content, default_data_dir, default_locales
+from bot.service import Service
+from bot.store import MemoryStore, open_store
+
+log = logging.getLogger("wegweiser")
+
+
+def _build_engine(content: Path, locales: Path) -> Engine:
+    return Engine(load_catalogue(content), load_languages(locales))
+
+
+def _print_problems(problems: Sequence[object], stream=sys.stderr) -> None:
+    for problem in problems:
+        print(problem, file=stream)
+    print(f"\n{len(problems)} problem(s) found.", file=stream)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    catalogue, problems = check_catalogue(args.dir)
+    if problems:
+        _print_problems(problems, sys.stdout)
+        return 1
+    assert catalogue is not None
+    print(f"{args.dir}: OK: {len(catalogue.topics)} topics, {len(catalogue.questions)} "
+          f"questions, {len(catalogue.offers)} offers.")
+    return 0
+
+
+def _match_json(matcher: TopicMatcher, query: str, lang: str | None) -> str:
+    match = matcher.match(query)
+    return json.dumps({
+        "query": query,
+        "lang": lang or guess_language(query),
+        "topics": [{"id": t.id, "score": t.score} for t in match.topics],
+        "confident": match.confident,
+    }, ensure_ascii=False)
+
+
+def cmd_match(args: argparse.Namespace) -> int:
+    matcher = TopicMatcher(load_catalogue(args.content))
+    queries = [args.query] if args.query is not None else (
+        line.rstrip("\n") for line in sys.stdin)
+    for query in queries:
+        if args.json:
+            print(_match_json(matcher, query, args.lang), flush=True)
+        else:
+            match = matcher.match(query)
+            verdict = "confident" if match.confident else "not confident"
+            scores = ", ".join(f"{t.id} {t.score:.2f}" for t in match.topics) or "nothing"
+            print(f"{query!r}: {scores} ({verdict})", flush=True)
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from bot.adapters.console import ConsoleAdapter
+
+    engine = _build_engine(args.content, args.locales)
+    lang = negotiate(args.lang, engine.languages) if args.lang else None
+    if args.lang and not lang:
+        print(f"No translation for {args.lang!r}; available: "
+              f"{', '.join(sorted(engine.languages))}", file=sys.stderr)
+        return 2
+    service = Service(engine, MemoryStore())
+    try:
+        asyncio.run(ConsoleAdapter(service, lang=lang).run())
+    except KeyboardInterrupt:
+        print()
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot import adapters
+
+    engine = _build_engine(args.content, args.locales)
+    store = open_store(args.data_dir)
+    service = Service(engine, store)
+    try:
+        adapter_cls = adapters.load(args.adapter)
+    except LookupError as err:
+        print(err, file=sys.stderr)
+        return 2
+    log.info("starting the %s adapter with %d offers", args.adapter, len(engine.catalogue.offers))
+    try:
+        asyncio.run(adapter_cls(service).run())
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="wegweiser", description=(
+        "Guides newcomers in Magdeburg to education and integration offers."))
+    top.add_argument("--version", action="version", version=f"wegweiser {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--content", type=Path, default=default_content(),
+                        help="catalogue folder (default: the bundled content/)")
+    common.add_argument("--locales", type=Path, default=default_locales(),
+                        help="translations folder (default: the bundled locales/)")
+    sub = top.add_subparsers(dest="command", required=True)
+
+    chat = sub.add_parser("chat", parents=[common], help="chat in this terminal")
+    chat.add_argument("--lang", help="start in this language, e.g. ar, de, en")
+    chat.set_defaults(func=cmd_chat)
+
+    run = sub.add_parser("run", parents=[common], help="serve a chat platform")
+    run.add_argument("adapter", help="which platform, e.g. console")
+    run.add_argument("--data-dir", type=Path, default=default_data_dir(),
+                     help="where conversations are stored (SQLite)")
+    run.set_defaults(func=cmd_run)
+
+    validate = sub.add_parser("validate", help="check a catalogue folder, list every problem")
+    validate.add_argument("dir", nargs="?", type=Path, default=default_content())
+    validate.set_defaults(func=cmd_validate)
+
+    match = sub.add_parser("match", parents=[common], help="which topics does a text name?")
+    match.add_argument("--lang", help="the language of the query, reported back as given")
+    match.add_argument("--json", action="store_true", help="one JSON object per query")
+    match.add_argument("query", nargs="?", help="the text; without it, one query per stdin line")
+    match.set_defaults(func=cmd_match)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except CatalogueError as err:
+        print(f"The catalogue cannot be loaded ({err}):", file=sys.stderr)
+        _print_problems(err.problems)
+        return 1

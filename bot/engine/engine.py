@@ -1,0 +1,599 @@
+"""The conversation, as a pure state machine: `step(state, inbound, now) -> (state, outputs)`.
+
+Rules (read these before changing anything below):
+1. No I/O, no clock, no randomness, no platform types. The caller passes `now`; the same
+   inputs always give the same outputs. Telegram, Matrix and the console share this code.
+2. Every turn ends by showing the person what they can do next (the current prompt), so a
+   misunderstood message never leaves them stuck.
+3. Commands are whole messages in any language ("back", "رجوع", "/start"). Everything else is
+   an answer to the current prompt: a tapped button id, a number, or free text matched fuzzily
+   against the options in every language. Free text that names a topic switches topics.
+4. Steps: language -> topic -> (clarify) -> question* -> results. A follow-up question is asked
+   only if its answer would change the offers shown.
+5. State holds ids only (never message text); `None` as new state means "forget this person".
+6. Bad input (empty, huge, emoji-only, control characters, stale buttons) gets a friendly
+   reply and the prompt again, never an exception.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+
+from bot.catalogue import Catalogue
+from bot.catalogue.model import Offer, Option, Question, pick
+from bot.engine.state import State
+from bot.engine.vocabulary import BACK, FORGET, HELP, LANGUAGE, RESTART, Vocabulary
+from bot.i18n import Lang, negotiate
+from bot.matching import PhraseIndex, TopicMatcher, guess_language, normalise
+from bot.messages import Choice, Choices, Inbound, OfferCard, Offers, Output, Text, UnmetNeed
+
+#: Offers shown at once; "more" shows the next page.
+PAGE = 5
+#: Only this much of a message is read; the rest of a 10,000-character paste is ignored.
+MAX_READ = 500
+#: After this many messages in a row that were not understood, point to counselling.
+MISSES_BEFORE_HELP = 2
+#: A typed answer must match an option at least this well.
+OPTION_CONFIDENT = 0.8
+
+_NUMBER = re.compile(r"^\s*(\d{1,3})\s*[.)]?\s*$")
+_AGE = re.compile(r"(?<!\d)(\d{1,3})(?!\d)")
+
+
+def clean_text(text: str) -> str:
+    """Drop control, format and bidi-override characters; keep what people meant to write."""
+    kept = []
+    for ch in text[: MAX_READ * 4]:
+        cat = unicodedata.category(ch)
+        if ch in "\u200c\u200d":  # joiners are part of Persian and emoji spelling
+            kept.append(ch)
+        elif cat in {"Cc", "Cf", "Cs", "Co", "Cn"}:
+            kept.append(" " if ch in "\n\r\t" else "")
+        else:
+            kept.append(ch)
+    return "".join(kept).strip()[:MAX_READ]
+
+
+def _number(text: str) -> int | None:
+    folded = "".join(str(unicodedata.digit(c)) if unicodedata.digit(c, None) is not None
+                     else c for c in text)
+    found = _NUMBER.match(folded)
+    return int(found.group(1)) if found else None
+
+
+@dataclass(frozen=True)
+class _Turn:
+    """What one step produced so far: the new state and the outputs, in order."""
+
+    state: State | None
+    outputs: tuple[Output, ...] = ()
+
+    def say(self, *outputs: Output) -> _Turn:
+        return _Turn(self.state, self.outputs + outputs)
+
+
+class Engine:
+    """Holds what is fixed between catalogue loads; `step` is pure and thread-safe."""
+
+    def __init__(self, catalogue: Catalogue, languages: Mapping[str, Lang],
+                 default_language: str = "en"):
+        if default_language not in languages:
+            raise ValueError(f"default language {default_language!r} has no translations")
+        self.catalogue = catalogue
+        self.languages = languages
+        self.default_language = default_language
+        self.vocabulary = Vocabulary.build(languages.values())
+        self.topics = TopicMatcher(catalogue)
+        self._option_index = {q.id: self._build_option_index(q) for q in catalogue.questions}
+        self._language_index = PhraseIndex(
+            (name, code)
+            for code in languages
+            for other in {*languages, "en", "de"}
+            for name in {languages[code].locale.get_display_name(other) or code, code}
+        )
+
+    @staticmethod
+    def _build_option_index(question: Question) -> PhraseIndex[str]:
+        entries = [(label, o.id) for o in question.options for label in o.label.values()]
+        entries += [(s, o.id) for o in question.options for syns in o.synonyms.values()
+                    for s in syns]
+        return PhraseIndex(entries)
+
+    # -- the one public entry point -------------------------------------------------------
+
+    def step(self, state: State | None, inbound: Inbound,
+             now: datetime) -> tuple[State | None, list[Output]]:
+        text = clean_text(inbound.text or "")
+        today = now.date()
+        if state is None:
+            turn = self._welcome(State(), inbound, text, today)
+        else:
+            turn = self._dispatch(state, inbound, text, today)
+        return turn.state, self._finish(turn, state)
+
+    def _finish(self, turn: _Turn, before: State) -> list[Output]:
+        lang = self.lang(turn.state or before)
+        out: list[Output] = []
+        for item in turn.outputs:
+            if isinstance(item, Text):
+                item = Text(lang.finish(item.text), lang.rtl)
+            elif isinstance(item, Choices):
+                item = Choices(lang.finish(item.text), item.options, lang.rtl)
+            elif isinstance(item, Offers):
+                item = Offers(lang.finish(item.intro), tuple(
+                    replace(c, title=lang.finish(c.title), why=lang.finish(c.why),
+                            lines=tuple(lang.finish(x) for x in c.lines))
+                    for c in item.cards), lang.rtl)
+            out.append(item)
+        return out
+
+    def lang(self, state: State) -> Lang:
+        code = state.lang or state.suggested or self.default_language
+        return self.languages.get(code) or self.languages[self.default_language]
+
+    # -- dispatch -------------------------------------------------------------------------
+
+    def _dispatch(self, state: State, inbound: Inbound, text: str, today: date) -> _Turn:
+        command = self.vocabulary.command(text) if text and not inbound.choice else None
+        if command:
+            return self._command(command, state, today)
+        if not text and not inbound.choice:
+            t = self.lang(state)
+            return self._prompt(_Turn(state).say(Text(t._(
+                "I did not receive any text. Please write a few words or tap an option."))),
+                today)
+        handler = {
+            "language": self._on_language,
+            "topic": self._on_topic,
+            "clarify": self._on_clarify,
+            "question": self._on_question,
+            "results": self._on_results,
+        }[state.step]
+        return handler(state, inbound, text, today)
+
+    def _command(self, command: str, state: State, today: date) -> _Turn:
+        t = self.lang(state)
+        if command == "forget":
+            return _Turn(None, (Text(t._(
+                "Done: I have deleted everything I stored about this conversation. "
+                "Write anything to start again.")),))
+        if command == "restart":
+            fresh = State(step="topic" if state.lang else "language", lang=state.lang,
+                          suggested=state.suggested)
+            return self._prompt(_Turn(fresh), today)
+        if command == "language":
+            return self._prompt(_Turn(replace(state, step="language",
+                                              suggested=state.lang or state.suggested)), today)
+        if command == "help":
+            return self._prompt(_Turn(state).say(Text(self._help(t))), today)
+        return self._back(state, today)
+
+    def _help(self, t: Lang) -> str:
+        word = lambda msgid: self.vocabulary.first_word(t, msgid)  # noqa: E731
+        return t._(
+            "I help you find courses, schools, childcare and advice in Magdeburg. "
+            "Tap an option or write in your own words, in any language.\n"
+            "You can also write:\n"
+            "• {back}: go back one question\n"
+            "• {restart}: start a new search\n"
+            "• {language}: change the language\n"
+            "• {forget}: delete everything I stored about you",
+            back=word(BACK), restart=word(RESTART), language=word(LANGUAGE),
+            forget=word(FORGET), help=word(HELP))
+
+    def _back(self, state: State, today: date) -> _Turn:
+        if state.step in {"question", "results"} and state.answers:
+            *rest, (question_id, _) = state.answers
+            back = replace(state, step="question", question=question_id,
+                           answers=tuple(rest), shown=0)
+        elif state.step in {"question", "results", "clarify"}:
+            back = replace(state, step="topic", topic=None, close=(), question=None, shown=0)
+        else:
+            back = replace(state, step="language", suggested=state.lang or state.suggested)
+        return self._prompt(_Turn(back), today)
+
+    # -- language -------------------------------------------------------------------------
+
+    def _welcome(self, state: State, inbound: Inbound, text: str, today: date) -> _Turn:
+        if inbound.choice and inbound.choice.removeprefix("lang:") in self.languages:
+            # Started with a language already chosen (a start link, `chat --lang`).
+            return self._on_language(state, inbound, "", today)
+        suggested = (negotiate(inbound.locale_hint, self.languages)
+                     or negotiate(guess_language(text), self.languages))
+        topic = self.topics.match(text).best if text else None
+        fresh = replace(state, step="language", suggested=suggested, topic=topic)
+        return self._prompt(_Turn(fresh), today)
+
+    def _language_choices(self, state: State) -> Choices:
+        suggested = state.suggested
+        codes = sorted(self.languages, key=lambda c: (c != suggested, self.languages[c].name))
+        options = tuple(Choice(f"lang:{c}", self.languages[c].name) for c in codes)
+        if suggested:
+            t = self.languages[suggested]
+            question = t._("Which language shall we use? Tap one, or write its name.")
+        else:
+            question = "\n".join(dict.fromkeys(
+                lang._("Which language shall we use? Tap one, or write its name.")
+                for lang in self.languages.values()))
+        return Choices(question, options)
+
+    def _on_language(self, state: State, inbound: Inbound, text: str, today: date) -> _Turn:
+        chosen: str | None = None
+        if inbound.choice:
+            code = inbound.choice.removeprefix("lang:")
+            chosen = code if inbound.choice.startswith("lang:") and code in self.languages else None
+        elif (n := _number(text)) is not None:
+            choices = self._language_choices(state).options
+            chosen = choices[n - 1].id.removeprefix("lang:") if 1 <= n <= len(choices) else None
+        elif normalise(text) in self.vocabulary.yes and state.suggested:
+            chosen = state.suggested
+        else:
+            hits = self._language_index.search(text, limit=1)
+            if hits and hits[0].coverage >= OPTION_CONFIDENT:
+                chosen = hits[0].key
+            elif not hits:
+                # Someone who writes in a language instead of naming it: take that language.
+                chosen = negotiate(guess_language(text), self.languages)
+        if chosen is None:
+            t = self.lang(state)
+            return self._prompt(_Turn(state).say(Text(t._(
+                "Sorry, I did not understand which language you mean. "
+                "Please tap one of the languages."))), today)
+        first_time = state.lang is None
+        new = replace(state, lang=chosen, suggested=None, misses=0)
+        turn = _Turn(new)
+        t = self.languages[chosen]
+        if first_time:
+            notes = [t._("Hello! I am Wegweiser. I help newcomers in Magdeburg find German "
+                         "courses, schools, childcare, training and advice.")]
+            notes.append(t._("I only store your answers so that we can continue the "
+                             "conversation, never your name. Write \u201c{forget}\u201d at any "
+                             "time to delete them.",
+                             forget=self.vocabulary.first_word(t, FORGET)))
+            if self.catalogue.meta.sample_data and self.catalogue.meta.notice:
+                notes.append(pick(self.catalogue.meta.notice, chosen))
+            turn = turn.say(Text("\n\n".join(notes)))
+        if new.topic in self.catalogue.topics:
+            # A topic named in the first message, or the search before a language change.
+            return self._advance(turn, today)
+        return self._prompt(_Turn(replace(new, step="topic", topic=None), turn.outputs), today)
+
+    # -- topic ----------------------------------------------------------------------------
+
+    def _topic_choices(self, state: State) -> Choices:
+        t = self.lang(state)
+        options = tuple(Choice(f"topic:{topic.id}", pick(topic.name, t.code))
+                        for topic in self.catalogue.topics.values())
+        return Choices(t._("What are you looking for? Tap a topic or write in your own words."),
+                       options)
+
+    def _on_topic(self, state: State, inbound: Inbound, text: str, today: date) -> _Turn:
+        if inbound.choice:
+            topic_id = inbound.choice.removeprefix("topic:")
+            if inbound.choice.startswith("topic:") and topic_id in self.catalogue.topics:
+                return self._topic_chosen(state, topic_id, today)
+            return self._stale(state, today)
+        n = _number(text)
+        if n is not None:
+            topics = list(self.catalogue.topics)
+            if 1 <= n <= len(topics):
+                return self._topic_chosen(state, topics[n - 1], today)
+        return self._free_text_topic(state, text, today)
+
+    def _free_text_topic(self, state: State, text: str, today: date) -> _Turn:
+        match = self.topics.match(text)
+        close = match.close
+        if len(close) == 1:
+            return self._topic_chosen(state, close[0], today)
+        if len(close) > 1:
+            return self._prompt(_Turn(replace(state, step="clarify", close=close[:3],
+                                              misses=0)), today)
+        return self._not_understood(state, today, "topic")
+
+    def _not_understood(self, state: State, today: date, where: str) -> _Turn:
+        t = self.lang(state)
+        misses = state.misses + 1
+        turn = _Turn(replace(state, misses=misses))
+        if misses < MISSES_BEFORE_HELP:
+            return self._prompt(turn.say(Text(t._(
+                "Sorry, I did not understand that. Could you say it in other words, "
+                "or tap one of the options?"))), today)
+        turn = _Turn(replace(state, misses=0)).say(
+            UnmetNeed("unknown" if where == "topic" else (state.topic or "unknown"),
+                      t.code, where),
+            Text(t._("I am sorry, I still do not understand. The migration counselling "
+                     "services can help you in person with any question:")),
+            self._fallback_cards(state, today))
+        return self._prompt(turn, today)
+
+    def _stale(self, state: State, today: date) -> _Turn:
+        t = self.lang(state)
+        return self._prompt(_Turn(state).say(Text(t._(
+            "That button belongs to an earlier question. Here is the current one:"))), today)
+
+    def _on_clarify(self, state: State, inbound: Inbound, text: str, today: date) -> _Turn:
+        options = self._clarify_choices(state).options
+        picked: str | None = None
+        if inbound.choice:
+            picked = next((o.id for o in options if o.id == inbound.choice), None)
+            if picked is None:
+                return self._stale(state, today)
+        elif (n := _number(text)) is not None and 1 <= n <= len(options):
+            picked = options[n - 1].id
+        if picked == "topic:other" or (picked is None and normalise(text) in self.vocabulary.no):
+            return self._prompt(_Turn(replace(state, step="topic", close=())), today)
+        if picked:
+            return self._topic_chosen(state, picked.removeprefix("topic:"), today)
+        match = self.topics.match(text)
+        among = [s.id for s in match.topics if s.id in state.close]
+        if match.confident and among:
+            return self._topic_chosen(state, among[0], today)
+        return self._free_text_topic(state, text, today)
+
+    def _clarify_choices(self, state: State) -> Choices:
+        t = self.lang(state)
+        options = [Choice(f"topic:{tid}", pick(self.catalogue.topics[tid].name, t.code))
+                   for tid in state.close if tid in self.catalogue.topics]
+        options.append(Choice("topic:other", t._("Something else")))
+        return Choices(t._("Which of these do you mean?"), tuple(options))
+
+    def _topic_chosen(self, state: State, topic_id: str, today: date,
+                      outputs: Sequence[Output] = ()) -> _Turn:
+        new = replace(state, topic=topic_id, close=(), question=None, shown=0, misses=0)
+        return self._advance(_Turn(new, tuple(outputs)), today)
+
+    # -- questions --------------------------------------------------------------------------
+
+    def _candidates(self, state: State, today: date) -> list[Offer]:
+        if not state.topic:
+            return []
+        offers = list(self.catalogue.offers_for(state.topic, today))
+        for question_id, option_id in state.answers:
+            question = self.catalogue.question(question_id)
+            option = question.option(option_id) if question else None
+            if option and option.filter and question and question.applies_to(state.topic):
+                offers = [o for o in offers if option.filter.keeps(o)]
+        return offers
+
+    @staticmethod
+    def _narrows(question: Question, offers: Sequence[Offer]) -> bool:
+        """Would any answer to `question` change which offers are shown, or their order?"""
+        if len(offers) < 2:
+            return False
+        for option in question.options:
+            if option.filter and any(not option.filter.keeps(o) for o in offers):
+                return True
+            if option.prefer:
+                liked = sum(1 for o in offers if option.prefer.likes(o))
+                if 0 < liked < len(offers):
+                    return True
+        return False
+
+    def _next_question(self, state: State, today: date) -> Question | None:
+        if not state.topic:
+            return None
+        offers = self._candidates(state, today)
+        answered = {q for q, _ in state.answers}
+        for question in self.catalogue.questions:
+            if (question.id not in answered and question.applies_to(state.topic)
+                    and self._narrows(question, offers)):
+                return question
+        return None
+
+    def _advance(self, turn: _Turn, today: date) -> _Turn:
+        assert turn.state is not None
+        question = self._next_question(turn.state, today)
+        if question:
+            new = replace(turn.state, step="question", question=question.id)
+        else:
+            new = replace(turn.state, step="results", question=None, shown=0)
+            return self._results(_Turn(new, turn.outputs), today)
+        return self._prompt(_Turn(new, turn.outputs), today)
+
+    def _question_choices(self, state: State, question: Question) -> Choices:
+        t = self.lang(state)
+        options = tuple(Choice(f"a:{question.id}:{o.id}", pick(o.label, t.code))
+                        for o in question.options)
+        return Choices(pick(question.text, t.code), options)
+
+    def _on_question(self, state: State, inbound: Inbound, text: str, today: date) -> _Turn:
+        question = self.catalogue.question(state.question or "")
+        if question is None or not state.topic:
+            # The question disappeared in a catalogue reload: carry on with what is left.
+            return self._advance(_Turn(replace(state, question=None)), today)
+        option_id = self._resolve_option(question, inbound, text)
+        if option_id == "stale":
+            return self._stale(state, today)
+        if option_id:
+            return self._advance(_Turn(replace(state.with_answer(question.id, option_id),
+                                               misses=0)), today)
+        switched = self.topics.match(text).close if text else ()
+        if len(switched) == 1 and switched[0] != state.topic:
+            return self._topic_chosen(state, switched[0], today)
+        t = self.lang(state)
+        if state.misses + 1 >= MISSES_BEFORE_HELP:
+            # Do not trap anyone in a question: skip it and show what we have.
+            return self._advance(_Turn(replace(state.with_answer(question.id, "-"),
+                                               misses=0)), today)
+        return self._prompt(_Turn(replace(state, misses=state.misses + 1)).say(Text(t._(
+            "Sorry, I did not understand that answer. Please tap one of the options "
+            "or write its number."))), today)
+
+    def _resolve_option(self, question: Question, inbound: Inbound, text: str) -> str | None:
+        if inbound.choice:
+            prefix = f"a:{question.id}:"
+            option_id = inbound.choice.removeprefix(prefix)
+            if inbound.choice.startswith(prefix) and question.option(option_id):
+                return option_id
+            return "stale"
+        n = _number(text)
+        if n is not None and 1 <= n <= len(question.options):
+            return question.options[n - 1].id
+        ages = [o for o in question.options if o.filter and o.filter.age]
+        age_found = _AGE.search(text)
+        if ages and age_found and (n is None or n > len(question.options)):
+            years = int(age_found.group(1))
+            for option in ages:
+                assert option.filter and option.filter.age
+                if option.filter.age.min <= years <= option.filter.age.max:
+                    return option.id
+        hits = self._option_index[question.id].search(text, limit=2)
+        if hits and max(hits[0].coverage, hits[0].query_coverage) >= OPTION_CONFIDENT:
+            if len(hits) == 1 or hits[1].score < hits[0].score:
+                return hits[0].key
+        return None
+
+    # -- results ----------------------------------------------------------------------------
+
+    def _ranked(self, state: State, today: date) -> list[Offer]:
+        offers = self._candidates(state, today)
+        prefers = [o.prefer for q, o in self._answered_options(state) if o.prefer]
+
+        def rank(indexed: tuple[int, Offer]) -> tuple[int, int, date, int]:
+            position, offer = indexed
+            liked = sum(1 for p in prefers if p.likes(offer))
+            start = offer.next_start(today) or date.max
+            return (-liked, offer.topics.index(state.topic or ""), start, position)
+
+        return [o for _, o in sorted(enumerate(offers), key=rank)]
+
+    def _answered_options(self, state: State) -> list[tuple[Question, Option]]:
+        found: list[tuple[Question, Option]] = []
+        for question_id, option_id in state.answers:
+            question = self.catalogue.question(question_id)
+            option = question.option(option_id) if question else None
+            if question and option:
+                found.append((question, option))
+        return found
+
+    def _results(self, turn: _Turn, today: date) -> _Turn:
+        state = turn.state
+        assert state is not None and state.topic
+        t = self.lang(state)
+        offers = self._ranked(state, today)
+        topic_name = (pick(self.catalogue.topics[state.topic].name, t.code)
+                      if state.topic in self.catalogue.topics else "")
+        if not offers:
+            turn = turn.say(
+                UnmetNeed(state.topic, t.code, "results"),
+                Text(t._("I am sorry: I found no offer for \u201c{topic}\u201d that fits your "
+                         "answers. The migration counselling services know more and help "
+                         "for free:", topic=topic_name)),
+                self._fallback_cards(state, today))
+            return self._prompt(turn, today)
+        page = offers[state.shown: state.shown + PAGE]
+        intro = (t.n_("I found {n} offer for \u201c{topic}\u201d:",
+                      "I found {n} offers for \u201c{topic}\u201d:", len(offers), topic=topic_name)
+                 if state.shown == 0 else t._("More offers:"))
+        cards = tuple(self._card(o, state, t, today) for o in page)
+        new = replace(state, shown=state.shown + len(page))
+        return self._prompt(_Turn(new, turn.outputs).say(Offers(intro, cards)), today)
+
+    def _fallback_cards(self, state: State, today: date) -> Offers:
+        t = self.lang(state)
+        offers = self.catalogue.offers_for(self.catalogue.meta.fallback_topic, today)[:3]
+        return Offers("", tuple(self._card(o, state, t, today) for o in offers))
+
+    def _card(self, offer: Offer, state: State, t: Lang, today: date) -> OfferCard:
+        lines: list[str] = []
+        address, district = offer.where
+        lines.append(t._("Provider: {provider}", provider=offer.provider_name))
+        if address or district:
+            place = ", ".join(x for x in (address, district) if x)
+            lines.append(t._("Where: {place}", place=place))
+        if offer.audience.eligibility:
+            lines.append(t._("For: {who}", who=pick(offer.audience.eligibility, t.code)))
+        if offer.cost:
+            cost = t._("free of charge") if offer.cost.free else t._("not free")
+            if offer.cost.note:
+                cost = f"{cost} ({pick(offer.cost.note, t.code)})"
+            lines.append(t._("Cost: {cost}", cost=cost))
+        if offer.bring:
+            lines.append(t._("Bring: {things}", things=", ".join(pick(offer.bring, t.code))))
+        languages = [self.languages[c].name if c in self.languages else c
+                     for c in offer.languages]
+        lines.append(t._("Languages spoken there: {languages}", languages=", ".join(languages)))
+        start = offer.next_start(today)
+        if start:
+            lines.append(t._("Next start: {date}", date=start))
+        if offer.url:
+            lines.append(t._("Website: {url}", url=offer.url))
+        return OfferCard(offer.id, pick(offer.title, t.code), self._why(offer, state, t),
+                         tuple(lines), offer.url)
+
+    def _why(self, offer: Offer, state: State, t: Lang) -> str:
+        reasons: list[str] = []
+        if state.topic in self.catalogue.topics:
+            reasons.append(pick(self.catalogue.topics[state.topic].name, t.code))
+        for _, option in self._answered_options(state):
+            if option.prefer and option.prefer.likes(offer):
+                reasons.append(t._("in your part of town"))
+            elif option.filter and option.filter.age:
+                reasons.append(t._("for your age group"))
+            elif option.filter and option.filter.levels and offer.german_levels:
+                reasons.append(t._("for your German level"))
+        if offer.cost and offer.cost.free:
+            reasons.append(t._("free of charge"))
+        return t._("Why it fits: {reasons}", reasons=" · ".join(reasons))
+
+    def _on_results(self, state: State, inbound: Inbound, text: str, today: date) -> _Turn:
+        options = {o.id for o in self._results_choices(state, today).options}
+        wanted: str | None = None
+        if inbound.choice:
+            if inbound.choice not in options:
+                return self._stale(state, today)
+            wanted = inbound.choice
+        elif (n := _number(text)) is not None:
+            ids = [o.id for o in self._results_choices(state, today).options]
+            wanted = ids[n - 1] if 1 <= n <= len(ids) else None
+        elif normalise(text) in self.vocabulary.more | self.vocabulary.yes:
+            wanted = "more" if "more" in options else None
+        if wanted == "more":
+            return self._results(_Turn(state), today)
+        if wanted == "restart":
+            return self._command("restart", state, today)
+        if wanted == "language":
+            return self._command("language", state, today)
+        if text:
+            match = self.topics.match(text)
+            if match.close:
+                return self._free_text_topic(replace(state, shown=0), text, today)
+        return self._not_understood(state, today, "results")
+
+    def _results_choices(self, state: State, today: date) -> Choices:
+        t = self.lang(state)
+        remaining = len(self._ranked(state, today)) - state.shown
+        options = []
+        if remaining > 0:
+            options.append(Choice("more", t.n_("Show {n} more offer", "Show {n} more offers",
+                                               min(remaining, PAGE))))
+        options.append(Choice("restart", t._("New search")))
+        options.append(Choice("language", t._("Change language")))
+        return Choices(t._("What would you like to do next? You can also write another topic."),
+                       tuple(options))
+
+    # -- prompts ----------------------------------------------------------------------------
+
+    def _prompt(self, turn: _Turn, today: date) -> _Turn:
+        """Append the prompt for the state's current step (rule 2)."""
+        state = turn.state
+        assert state is not None
+        if state.step == "language":
+            return turn.say(self._language_choices(state))
+        if state.step == "topic":
+            return turn.say(self._topic_choices(state))
+        if state.step == "clarify":
+            return turn.say(self._clarify_choices(state))
+        if state.step == "question":
+            question = self.catalogue.question(state.question or "")
+            if question is None:
+                return self._advance(_Turn(replace(state, question=None), turn.outputs), today)
+            return turn.say(self._question_choices(state, question))
+        if not state.topic or state.topic not in self.catalogue.topics:
+            topic_step = replace(state, step="topic", topic=None)
+            return _Turn(topic_step, turn.outputs).say(self._topic_choices(topic_step))
+        return turn.say(self._results_choices(state, today))

@@ -1,0 +1,74 @@
+"""A conversation's state: small, frozen, JSON-serialisable, versioned.
+
+Stores keep it as JSON. `from_json` accepts every schema version ever written and migrates it;
+anything it cannot read starts a fresh conversation instead of failing the person's message.
+Only ids are kept (language, topic, question and option ids): never message text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Literal
+
+SCHEMA_VERSION = 1
+
+Step = Literal["language", "topic", "clarify", "question", "results"]
+STEPS: tuple[Step, ...] = ("language", "topic", "clarify", "question", "results")
+
+
+@dataclass(frozen=True)
+class State:
+    step: Step = "language"
+    lang: str | None = None
+    #: Language suggested from the platform hint or the first message, awaiting confirmation.
+    suggested: str | None = None
+    topic: str | None = None
+    #: Topics that were equally likely, while asking which one is meant.
+    close: tuple[str, ...] = ()
+    #: (question id, option id), in the order they were answered.
+    answers: tuple[tuple[str, str], ...] = ()
+    #: The question waiting for an answer in the "question" step.
+    question: str | None = None
+    #: How many offers of the current result list were shown already.
+    shown: int = 0
+    #: Messages in a row that were not understood.
+    misses: int = 0
+
+    def answer(self, question_id: str) -> str | None:
+        return dict(self.answers).get(question_id)
+
+    def with_answer(self, question_id: str, option_id: str) -> State:
+        kept = tuple(a for a in self.answers if a[0] != question_id)
+        return replace(self, answers=(*kept, (question_id, option_id)))
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["close"] = list(self.close)
+        data["answers"] = [list(a) for a in self.answers]
+        return {"v": SCHEMA_VERSION, **data}
+
+    @classmethod
+    def from_json(cls, data: object) -> State:
+        """Read any stored version; unreadable data gives a fresh state, never an exception."""
+        if not isinstance(data, dict) or data.get("v") != SCHEMA_VERSION:
+            return cls()
+        try:
+            step = data.get("step", "language")
+            state = cls(
+                step=step if step in STEPS else "language",
+                lang=_opt_str(data.get("lang")),
+                suggested=_opt_str(data.get("suggested")),
+                topic=_opt_str(data.get("topic")),
+                close=tuple(str(t) for t in data.get("close") or ()),
+                answers=tuple((str(q), str(o)) for q, o in data.get("answers") or ()),
+                question=_opt_str(data.get("question")),
+                shown=max(0, int(data.get("shown") or 0)),
+                misses=max(0, int(data.get("misses") or 0)),
+            )
+        except (TypeError, ValueError):
+            return cls()
+        return state
+
+
+def _opt_str(value: object) -> str | None:
+    return value if isinstance(value, str) else None

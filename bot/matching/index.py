@@ -1,0 +1,130 @@
+"""A fuzzy phrase index: which keys (topics, options, commands) does a message mention?
+
+Built once per catalogue load. Every phrase is split into normalised tokens; a query matches a
+phrase when most of the phrase's tokens occur in the query, each allowing typos (rapidfuzz
+ratio against the index's vocabulary, so the cost grows with the query, not the catalogue).
+
+A phrase's *coverage* is the weighted share of its tokens found in the query (filler words
+weigh little). Longer phrases found whole are stronger evidence than single words, which is
+how "deutsch für den beruf" beats "deutsch" in "ich will deutsch für meinen beruf lernen".
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from rapidfuzz import fuzz, process
+
+from bot.matching.normalise import tokens as tokenise
+from bot.matching.stopwords import STOPWORDS
+
+K = TypeVar("K", bound=Hashable)
+
+#: Tokens shorter than this must match exactly (too many short words are one typo apart).
+MIN_FUZZY_LENGTH = 4
+FILLER_WEIGHT = 0.15
+#: A phrase counts as mentioned when this share of it (by weight) is in the query.
+MIN_COVERAGE = 0.75
+
+
+def _token_cutoff(token: str) -> float:
+    return 100.0 if len(token) < MIN_FUZZY_LENGTH else (80.0 if len(token) < 7 else 75.0)
+
+
+@dataclass(frozen=True)
+class Hit(Generic[K]):
+    key: K
+    score: float  # 0..1 and a little above for long phrases; compare, don't print as percent
+    coverage: float  # share of the phrase found in the query
+    query_coverage: float  # share of the query's content words explained by the phrase
+
+
+@dataclass(frozen=True)
+class _Phrase(Generic[K]):
+    key: K
+    tokens: tuple[str, ...]
+    weights: tuple[float, ...]
+    content_tokens: int
+
+
+class PhraseIndex(Generic[K]):
+    """Maps phrases to keys; `search(query)` ranks keys by their best-matching phrase."""
+
+    def __init__(self, entries: Iterable[tuple[str, K]]):
+        self._phrases: list[_Phrase[K]] = []
+        self._by_token: dict[str, list[int]] = defaultdict(list)
+        seen: set[tuple[tuple[str, ...], K]] = set()
+        for text, key in entries:
+            toks = tokenise(text)
+            if not toks or (toks, key) in seen:
+                continue
+            seen.add((toks, key))
+            weights = tuple(FILLER_WEIGHT if t in STOPWORDS else 1.0 for t in toks)
+            content = sum(1 for w in weights if w == 1.0)
+            if content == 0:  # a phrase made only of filler words: take it literally
+                weights = tuple(1.0 for _ in toks)
+                content = len(toks)
+            phrase_id = len(self._phrases)
+            self._phrases.append(_Phrase(key, toks, weights, content))
+            for tok in set(toks):
+                self._by_token[tok].append(phrase_id)
+        self._vocabulary = list(self._by_token)
+
+    def __len__(self) -> int:
+        return len(self._phrases)
+
+    def _similar(self, token: str) -> dict[str, float]:
+        """Vocabulary tokens similar to `token`, with similarity 0..100."""
+        found: dict[str, float] = {}
+        if token in self._by_token:
+            found[token] = 100.0
+        if len(token) >= MIN_FUZZY_LENGTH:
+            for word, score, _ in process.extract(
+                token, self._vocabulary, scorer=fuzz.ratio,
+                score_cutoff=min(_token_cutoff(token), 90.0), limit=None,
+            ):
+                if score >= _token_cutoff(word) and score > found.get(word, 0.0):
+                    found[word] = score
+            # German compounds and plurals: "integrationskursen" contains "integrationskurs".
+            for cut in range(6, len(token)):
+                if token[:cut] in self._by_token:
+                    found[token[:cut]] = max(found.get(token[:cut], 0.0), 92.0)
+        return found
+
+    def search(self, query: str, limit: int = 5) -> list[Hit[K]]:
+        """Keys mentioned in `query`, best first, at most one hit per key."""
+        query_tokens = tokenise(query)
+        if not query_tokens:
+            return []
+        content_query = [t for t in query_tokens if t not in STOPWORDS] or list(query_tokens)
+        similar = {tok: self._similar(tok) for tok in set(query_tokens)}
+        # best similarity of each vocabulary word to any query token, and which token gave it
+        best: dict[str, tuple[float, str]] = {}
+        for qtok, words in similar.items():
+            for word, score in words.items():
+                if score > best.get(word, (0.0, ""))[0]:
+                    best[word] = (score, qtok)
+        candidates = {pid for word in best for pid in self._by_token[word]}
+        hits: dict[K, Hit[K]] = {}
+        for pid in candidates:
+            phrase = self._phrases[pid]
+            found = 0.0
+            explained: set[str] = set()
+            for tok, weight in zip(phrase.tokens, phrase.weights):
+                score, qtok = best.get(tok, (0.0, ""))
+                found += weight * score / 100.0
+                if score and qtok not in STOPWORDS:
+                    explained.add(qtok)
+            coverage = found / sum(phrase.weights)
+            if coverage < MIN_COVERAGE:
+                continue
+            query_coverage = len(explained) / len(set(content_query))
+            score = coverage * (1.0 + 0.12 * (phrase.content_tokens - 1))
+            previous = hits.get(phrase.key)
+            if previous is None or score > previous.score:
+                hits[phrase.key] = Hit(phrase.key, score, coverage, query_coverage)
+        ranked = sorted(hits.values(), key=lambda h: (-h.score, -h.query_coverage))
+        return ranked[:limit]

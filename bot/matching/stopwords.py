@@ -1,0 +1,30 @@
+"""Filler words that carry no topic: they count little when a phrase is matched.
+
+Written in normalised form (see normalise.py): lower case, no diacritics, Arabic letter
+variants folded, the Arabic article stripped. Add a language by adding a set; nothing else
+changes. These are language facts, not content, so they live with the matcher.
+"""
+
+from __future__ import annotations
+
+from bot.matching.normalise import normalise
+
+_RAW: dict[str, str] = {
+    "de": """ich du er sie es wir ihr mein meine meinen meinem meiner mich mir dein deine
+        sein seine unser unsere ein eine einen einem einer der die das den dem des und oder
+        aber zu zum zur in im an am auf aus bei mit nach von vor fur fuer uber um als wie wo
+        was wer wann welche welcher ist sind bin bist hat habe haben hast will willst mochte
+        mochten brauche brauchen suche suchen kann konnen gibt es bitte gerne auch noch schon
+        sehr mal nicht kein keine etwas so da hier dort jetzt hallo danke hilfe helfen""",
+    "en": """i you he she it we they my your his her our their me a an the and or but to of
+        in on at for from with by about as how where what who when which is are am be was
+        want wanna need needs looking look find search can could would like please also
+        some any there here now hello hi thanks thank help get do does""",
+    "ar": """انا انت هو هي نحن هم في من الى على عن مع هذا هذه ذلك تلك او و ان كان ابي بدي
+        اريد اريده اريد عايز عاوز ابغى ابحث دور بدور وين اين كيف شو ايش هل ممكن لو سمحت
+        من فضلك مرحبا شكرا عندي لي ل ب يا عن""",
+}
+
+STOPWORDS: frozenset[str] = frozenset(
+    word for text in _RAW.values() for word in normalise(text).split()
+)

@@ -1,0 +1,30 @@
+"""Where the bundled catalogue, the translations and the data directory are."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def _bundled(name: str) -> Path:
+    """content/ or locales/: next to the package in a checkout, inside it when installed."""
+    checkout = _PACKAGE.parent / name
+    return checkout if checkout.is_dir() else _PACKAGE / "_bundled" / name
+
+
+def default_content() -> Path:
+    return Path(os.environ.get("WEGWEISER_CONTENT") or _bundled("content"))
+
+
+def default_locales() -> Path:
+    return Path(os.environ.get("WEGWEISER_LOCALES") or _bundled("locales"))
+
+
+def default_data_dir() -> Path:
+    """WEGWEISER_DATA_DIR, else $XDG_DATA_HOME/wegweiser, else ~/.local/share/wegweiser."""
+    if os.environ.get("WEGWEISER_DATA_DIR"):
+        return Path(os.environ["WEGWEISER_DATA_DIR"])
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "wegweiser"

@@ -1,0 +1,100 @@
+"""The embedded default store: one SQLite file in the data directory.
+
+sqlite3 is blocking, so every call runs in a worker thread; one connection is shared under a
+lock (SQLite serialises writers anyway) and WAL mode keeps readers from waiting on writers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from pathlib import Path
+from typing import TypeVar
+
+from bot.messages import ConversationId
+from bot.store.base import SEEN_PER_CONVERSATION, JsonState
+
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS conversations (
+    id TEXT PRIMARY KEY, state TEXT NOT NULL, updated TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS seen (
+    conversation TEXT NOT NULL, event_id TEXT NOT NULL, seq INTEGER NOT NULL,
+    PRIMARY KEY (conversation, event_id));
+CREATE TABLE IF NOT EXISTS counters (
+    kind TEXT NOT NULL, labels TEXT NOT NULL, day TEXT NOT NULL, n INTEGER NOT NULL,
+    PRIMARY KEY (kind, labels, day));
+"""
+
+
+class SqliteStore:
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+
+    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        def locked() -> T:
+            with self._lock:
+                return work(self._db)
+        return await asyncio.to_thread(locked)
+
+    async def load(self, conversation: ConversationId) -> JsonState | None:
+        row = await self._run(lambda db: db.execute(
+            "SELECT state FROM conversations WHERE id = ?", (conversation,)).fetchone())
+        return json.loads(row[0]) if row else None
+
+    async def seen(self, conversation: ConversationId, event_id: str) -> bool:
+        row = await self._run(lambda db: db.execute(
+            "SELECT 1 FROM seen WHERE conversation = ? AND event_id = ?",
+            (conversation, event_id)).fetchone())
+        return row is not None
+
+    async def commit(self, conversation: ConversationId, state: JsonState | None,
+                     event_id: str | None, now: datetime) -> None:
+        def work(db: sqlite3.Connection) -> None:
+            with db:  # one transaction: state and seen id together, or neither
+                db.execute("BEGIN IMMEDIATE")
+                if state is None:
+                    db.execute("DELETE FROM conversations WHERE id = ?", (conversation,))
+                    db.execute("DELETE FROM seen WHERE conversation = ?", (conversation,))
+                    return
+                db.execute(
+                    "INSERT INTO conversations (id, state, updated) VALUES (?, ?, ?) "
+                    "ON CONFLICT(id) DO UPDATE SET state = excluded.state, "
+                    "updated = excluded.updated",
+                    (conversation, json.dumps(state, ensure_ascii=False), now.isoformat()))
+                if event_id is not None:
+                    db.execute(
+                        "INSERT OR IGNORE INTO seen (conversation, event_id, seq) VALUES "
+                        "(?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM seen "
+                        "WHERE conversation = ?))", (conversation, event_id, conversation))
+                    db.execute(
+                        "DELETE FROM seen WHERE conversation = ? AND seq <= "
+                        "(SELECT MAX(seq) FROM seen WHERE conversation = ?) - ?",
+                        (conversation, conversation, SEEN_PER_CONVERSATION))
+        await self._run(work)
+
+    async def count(self, kind: str, labels: tuple[str, ...], day: date) -> None:
+        await self._run(lambda db: db.execute(
+            "INSERT INTO counters (kind, labels, day, n) VALUES (?, ?, ?, 1) "
+            "ON CONFLICT(kind, labels, day) DO UPDATE SET n = n + 1",
+            (kind, json.dumps(list(labels), ensure_ascii=False), day.isoformat())))
+
+    async def counts(self, kind: str) -> Mapping[tuple[tuple[str, ...], date], int]:
+        rows = await self._run(lambda db: db.execute(
+            "SELECT labels, day, n FROM counters WHERE kind = ?", (kind,)).fetchall())
+        return {(tuple(json.loads(labels)), date.fromisoformat(day)): n
+                for labels, day, n in rows}
+
+    async def close(self) -> None:
+        await self._run(lambda db: db.close())
