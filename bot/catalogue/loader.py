@@ -80,13 +80,14 @@ def _explain(error: dict[str, Any]) -> tuple[str, str]:
     where = _path_text(loc)
     value = error.get("input")
     msg = str(error["msg"]).removeprefix("Value error, ")
-    if value is None and kind not in {"missing", "extra_forbidden"}:
+    if value is None and kind not in {"missing", "extra_forbidden",
+                                      "unexpected_keyword_argument"}:
         return (f"{where}: no value is given",
                 "write a value after the colon or remove the line (to write the word null, "
                 'put it in quotes: "null")')
     if kind == "missing":
         return f"{where}: this field is missing", f"add a line `{name}: ...`"
-    if kind == "extra_forbidden":
+    if kind in {"extra_forbidden", "unexpected_keyword_argument"}:
         close = difflib.get_close_matches(name, _FIELD_NAMES, n=1)
         hint = f"did you mean `{close[0]}`?" if close else "remove it or check its spelling"
         return f"{where}: unknown field {name!r}", hint

@@ -96,7 +96,9 @@ def read_yaml(text: str) -> Document:
     return Document(_plain(root, (), lines, budget), lines)
 
 
-def _plain(node: Node, path: Path, lines: dict[Path, int], budget: list[int]) -> Any:
+def _plain(node: Node, path: Path, lines: dict[Path, int], budget: list[int],
+           key_line: int | None = None) -> Any:
+    """Plain data for `node`; a mapping value is located at its key's line, where people look."""
     line = node.start_mark.line + 1
     budget[0] -= 1
     if budget[0] < 0:
@@ -108,7 +110,7 @@ def _plain(node: Node, path: Path, lines: dict[Path, int], budget: list[int]) ->
     if node.tag not in _PLAIN_TAGS:
         raise YamlProblem(line, f"the tag {node.tag!r} is not allowed",
                           "remove the '!' tag: plain text, lists and mappings are enough")
-    lines[path] = line
+    lines[path] = key_line or line
     if isinstance(node, ScalarNode):
         if node.style is None and node.value in _NULL_WORDS:
             return None
@@ -128,5 +130,6 @@ def _plain(node: Node, path: Path, lines: dict[Path, int], budget: list[int]) ->
         if key in result:
             raise YamlProblem(key_node.start_mark.line + 1, f"the key {key!r} appears twice",
                               "keep one of them; YAML would silently drop the first")
-        result[key] = _plain(value_node, (*path, key), lines, budget)
+        result[key] = _plain(value_node, (*path, key), lines, budget,
+                             key_node.start_mark.line + 1)
     return result

@@ -23,6 +23,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
+from babel import Locale, UnknownLocaleError
+
 from bot.catalogue import Catalogue
 from bot.catalogue.model import Offer, Option, Question, pick
 from bot.engine.state import State
@@ -56,6 +58,14 @@ def clean_text(text: str) -> str:
         else:
             kept.append(ch)
     return "".join(kept).strip()[:MAX_READ]
+
+
+def _language_name(code: str, t: Lang) -> str:
+    """A language's name in the reader's language, from CLDR ("الفرنسية" for fr in Arabic)."""
+    try:
+        return Locale.parse(code).get_display_name(t.code) or code
+    except (ValueError, UnknownLocaleError):
+        return code
 
 
 def _number(text: str) -> int | None:
@@ -236,8 +246,10 @@ class Engine:
             if hits and hits[0].coverage >= OPTION_CONFIDENT:
                 chosen = hits[0].key
             elif not hits:
-                # Someone who writes in a language instead of naming it: take that language.
+                # Someone who writes in a language instead of naming it: take that language,
+                # and what they asked for.
                 chosen = negotiate(guess_language(text), self.languages)
+                state = replace(state, topic=self.topics.match(text).best or state.topic)
         if chosen is None:
             t = self.lang(state)
             return self._prompt(_Turn(state).say(Text(t._(
@@ -514,8 +526,7 @@ class Engine:
             lines.append(t._("Cost: {cost}", cost=cost))
         if offer.bring:
             lines.append(t._("Bring: {things}", things=", ".join(pick(offer.bring, t.code))))
-        languages = [self.languages[c].name if c in self.languages else c
-                     for c in offer.languages]
+        languages = [_language_name(code, t) for code in offer.languages]
         lines.append(t._("Languages spoken there: {languages}", languages=", ".join(languages)))
         start = offer.next_start(today)
         if start:

@@ -28,6 +28,8 @@ MIN_FUZZY_LENGTH = 4
 FILLER_WEIGHT = 0.15
 #: A phrase counts as mentioned when this share of it (by weight) is in the query.
 MIN_COVERAGE = 0.75
+#: Weight of the share of the query that all phrases of a key explain together.
+EVIDENCE_BONUS = 0.15
 
 
 def _token_cutoff(token: str) -> float:
@@ -109,6 +111,7 @@ class PhraseIndex(Generic[K]):
                     best[word] = (score, qtok)
         candidates = {pid for word in best for pid in self._by_token[word]}
         hits: dict[K, Hit[K]] = {}
+        explained_by: dict[K, set[str]] = defaultdict(set)
         for pid in candidates:
             phrase = self._phrases[pid]
             found = 0.0
@@ -123,8 +126,15 @@ class PhraseIndex(Generic[K]):
                 continue
             query_coverage = len(explained) / len(set(content_query))
             score = coverage * (1.0 + 0.12 * (phrase.content_tokens - 1))
+            explained_by[phrase.key] |= explained
             previous = hits.get(phrase.key)
             if previous is None or score > previous.score:
                 hits[phrase.key] = Hit(phrase.key, score, coverage, query_coverage)
-        ranked = sorted(hits.values(), key=lambda h: (-h.score, -h.query_coverage))
+        # Several phrases of one key that together explain more of the query are more evidence
+        # ("deutsch" + "beruf" for German for work) than one phrase alone.
+        distinct = len(set(content_query))
+        ranked = sorted(
+            (Hit(h.key, h.score + EVIDENCE_BONUS * len(explained_by[h.key]) / distinct,
+                 h.coverage, len(explained_by[h.key]) / distinct) for h in hits.values()),
+            key=lambda h: (-h.score, -h.query_coverage))
         return ranked[:limit]

@@ -1,0 +1,44 @@
+"""Shared fixtures: the bundled catalogue and translations, loaded once per test session."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.catalogue import Catalogue, load_catalogue
+from bot.engine import Engine
+from bot.i18n import Lang
+from bot.i18n.catalogues import load_languages
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTENT = ROOT / "content"
+LOCALES = ROOT / "locales"
+#: A fixed "now" so that expiry and start dates give the same answers on every run.
+NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def catalogue() -> Catalogue:
+    return load_catalogue(CONTENT)
+
+
+@pytest.fixture(scope="session")
+def languages() -> Mapping[str, Lang]:
+    return load_languages(LOCALES)
+
+
+@pytest.fixture(scope="session")
+def engine(catalogue: Catalogue, languages: Mapping[str, Lang]) -> Engine:
+    return Engine(catalogue, languages)
+
+
+@pytest.fixture
+def content_copy(tmp_path: Path) -> Path:
+    """A writable copy of the bundled content, for planting errors."""
+    target = tmp_path / "content"
+    shutil.copytree(CONTENT, target)
+    return target
