@@ -15,11 +15,13 @@ _RAW: dict[str, str] = {
         aber zu zum zur in im an am auf aus bei mit nach von vor fur fuer uber um als wie wo
         was wer wann welche welcher ist sind bin bist hat habe haben hast will willst mochte
         mochten brauche brauchen suche suchen kann konnen gibt es bitte gerne auch noch schon
-        sehr mal nicht kein keine etwas so da hier dort jetzt hallo danke hilfe helfen""",
+        sehr mal nicht kein keine etwas so da hier dort jetzt hallo danke hilfe helfen lernen
+        lerne""",
     "en": """i you he she it we they my your his her our their me a an the and or but to of
         in on at for from with by about as how where what who when which is are am be was
         want wanna need needs looking look find search can could would like please also
-        some any there here now hello hi thanks thank help get do does""",
+        some any there here now hello hi thanks thank help get do does learn
+        learning""",
     "ar": """انا انت هو هي نحن هم في من الى على عن مع هذا هذه ذلك تلك او و ان كان ابي بدي
         اريد اريده اريد عايز عاوز ابغى ابحث دور بدور وين اين كيف شو ايش هل ممكن لو سمحت
         من فضلك مرحبا شكرا عندي لي ل ب يا عن""",
