@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -83,6 +84,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
         asyncio.run(ConsoleAdapter(service, lang=lang).run())
     except KeyboardInterrupt:
         print()
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 

@@ -1,0 +1,64 @@
+"""The console chat, driven through stdin/stdout the way a script (or a newcomer) would."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+
+import pytest
+
+from bot import adapters
+from bot.adapters.console import ConsoleAdapter
+from bot.engine import Engine
+from bot.service import Service
+from bot.store import MemoryStore
+
+from tests.conftest import ROOT
+from tests.dialogue import plain
+
+
+def _chat(*args: str, stdin: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bot", "chat", *args], input=stdin,
+                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+
+
+def test_arabic_conversation_ends_with_real_magdeburg_offers() -> None:
+    """The README's first command, as a new Arabic-speaking user would use it."""
+    done = _chat(stdin="العربية\nبدي روضة لابني\n1\n6\n")
+    assert done.returncode == 0, done.stderr
+    out = plain(done.stdout)
+    assert "  1. العربية" in out or "العربية" in out.split("\n\n")[0]
+    assert "ماذا تبحث" in out or "عن ماذا تبحث" in out or "topic" not in out
+    assert "kitaplatz.magdeburg.de" in out, out[-2000:]
+    assert "Landeshauptstadt Magdeburg" in out
+    assert "Traceback" not in done.stderr
+
+
+def test_choices_are_numbered_and_answers_echoed_when_piped() -> None:
+    done = _chat("--lang", "de", stdin="2\n")
+    out = done.stdout
+    assert "  1. Deutschkurs" in out and "  2. Integrationskurs" in out
+    assert "> 2" in out, "piped input is echoed so a transcript reads like a chat"
+
+
+def test_unknown_language_is_refused_clearly() -> None:
+    done = _chat("--lang", "xx", stdin="")
+    assert done.returncode == 2 and "available" in done.stderr
+
+
+def test_the_console_is_registered_as_an_adapter() -> None:
+    assert "console" in adapters.available()
+    assert adapters.load("console") is ConsoleAdapter
+    with pytest.raises(LookupError, match="no chat adapter called 'fax'"):
+        adapters.load("fax")
+
+
+async def test_console_adapter_in_process(engine: Engine) -> None:
+    stdout = io.StringIO()
+    adapter = ConsoleAdapter(Service(engine, MemoryStore()), lang="en",
+                             stdin=io.StringIO("recognition\n"), stdout=stdout)
+    await adapter.run()
+    text = stdout.getvalue()
+    assert "What are you looking for?" in text
+    assert "> recognition" in text
