@@ -525,9 +525,9 @@ class Engine:
                 cost = f"{cost} ({pick(offer.cost.note, t.code)})"
             lines.append(t._("Cost: {cost}", cost=cost))
         if offer.bring:
-            lines.append(t._("Bring: {things}", things=", ".join(pick(offer.bring, t.code))))
+            lines.append(t._("Bring: {things}", things=t.join(list(pick(offer.bring, t.code)))))
         languages = [_language_name(code, t) for code in offer.languages]
-        lines.append(t._("Languages spoken there: {languages}", languages=", ".join(languages)))
+        lines.append(t._("Languages spoken there: {languages}", languages=t.join(languages)))
         start = offer.next_start(today)
         if start:
             lines.append(t._("Next start: {date}", date=start))
@@ -562,7 +562,11 @@ class Engine:
             ids = [o.id for o in self._results_choices(state, today).options]
             wanted = ids[n - 1] if 1 <= n <= len(ids) else None
         elif normalise(text) in self.vocabulary.more | self.vocabulary.yes:
-            wanted = "more" if "more" in options else None
+            if "more" not in options:
+                t = self.lang(state)
+                return self._prompt(_Turn(state).say(Text(t._(
+                    "That was all: there are no more offers for this search."))), today)
+            wanted = "more"
         if wanted == "more":
             return self._results(_Turn(state), today)
         if wanted == "restart":

@@ -11,6 +11,7 @@ from datetime import date
 
 from babel import Locale
 from babel.dates import format_date
+from babel.lists import format_list
 
 from bot.i18n.bidi import anchor_text, isolate
 
@@ -52,6 +53,10 @@ class Lang:
     def n_(self, singular: str, plural: str, n: int, **params: object) -> str:
         """Translate with the language's plural rules; `n` is available as {n}."""
         return self._fill(self.translations.ngettext(singular, plural, n), {"n": n, **params})
+
+    def join(self, items: list[str]) -> str:
+        """A list in the language's own style ("a, b und c", "a، b و c")."""
+        return format_list(items, locale=self.locale) if items else ""
 
     def date(self, day: date) -> str:
         return format_date(day, format="long", locale=self.locale)
