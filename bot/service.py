@@ -101,6 +101,16 @@ class Service:
                     replies.append(item)
             return replies
 
+    async def resume(self, conversation: ConversationId,
+                     locale_hint: str | None = None) -> list[Reply]:
+        """Show where a conversation stands (after a restart); greet a new one."""
+        async with self._locks.hold(conversation):
+            stored = await self.store.load(conversation)
+        if stored is None:
+            return await self.handle(conversation, Inbound(locale_hint=locale_hint))
+        outputs = self.engine.resume(State.from_json(stored), self.clock())
+        return [o for o in outputs if not isinstance(o, UnmetNeed)]
+
     @property
     def active_locks(self) -> int:
         return len(self._locks)

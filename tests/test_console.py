@@ -62,3 +62,21 @@ async def test_console_adapter_in_process(engine: Engine) -> None:
     text = stdout.getvalue()
     assert "What are you looking for?" in text
     assert "> recognition" in text
+
+
+def test_run_console_resumes_the_conversation_from_sqlite(tmp_path) -> None:
+    """A restart loses nothing: the stored conversation continues where it stopped."""
+    def run(stdin: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", "run", "console", "--data-dir", str(tmp_path)],
+            input=stdin, capture_output=True, text=True, cwd=ROOT, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert "kita" not in done.stderr.lower(), "message text is never logged"
+        return done.stdout
+
+    run("English\nkita\n")
+    assert (tmp_path / "wegweiser.sqlite3").exists()
+    second = run("1\n")
+    # it starts by repeating the open question (age), and "1" answers it
+    assert second.index("How old is the person?") < second.index("> 1")
+    assert "Which part of Magdeburg" in second

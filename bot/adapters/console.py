@@ -56,7 +56,7 @@ class ConsoleAdapter:
         if self.lang:
             await self._send(Inbound(choice=f"lang:{self.lang}", locale_hint=self.lang))
         else:
-            await self._send(Inbound(locale_hint=None))
+            self._show(await self.service.resume(CONVERSATION))
         while True:
             if interactive:
                 self.stdout.write("> ")

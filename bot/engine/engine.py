@@ -125,6 +125,11 @@ class Engine:
             turn = self._dispatch(state, inbound, text, today)
         return turn.state, self._finish(turn, state)
 
+    def resume(self, state: State, now: datetime) -> list[Output]:
+        """The current prompt again, unchanged state: for a client that reconnects."""
+        turn = self._prompt(_Turn(state), now.date())
+        return self._finish(turn, state)
+
     def _finish(self, turn: _Turn, before: State) -> list[Output]:
         lang = self.lang(turn.state or before)
         out: list[Output] = []
