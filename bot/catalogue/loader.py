@@ -113,7 +113,9 @@ def _explain(error: dict[str, Any]) -> tuple[str, str]:
     if kind == "string_too_long":
         return f"{where}: the text is too long", "keep it shorter: " + msg
     if kind == "too_short":
-        return f"{where}: {msg}", "add the missing entries"
+        need = error.get("ctx", {}).get("min_length", 1)
+        return (f"{where}: needs at least {need} {'entry' if need == 1 else 'entries'}",
+                "add the missing entries")
     if kind in {"dict_type", "dataclass_type", "model_type"}:
         return (f"{where}: expected `key: value` lines here",
                 "indent the lines below it, each as `name: value`")
@@ -168,11 +170,33 @@ class _Reader:
         try:
             return TypeAdapter(shape).validate_python(doc.data), doc
         except ValidationError as err:
-            for error in err.errors():
+            for error in _without_echoes(err.errors()):
                 loc = tuple(p for p in error["loc"] if p != "[key]")
                 message, hint = _explain(error)
                 self.add(path, doc.line_of(loc), message, hint)
             return None
+
+
+def _without_echoes(errors: list[Any]) -> list[Any]:
+    """Drop errors that only repeat another one, so staff fix each mistake once.
+
+    A misspelt field ("titel") also makes the real one ("title") missing; a list whose only
+    entry is broken is also "too short". Both echoes go away with the real mistake.
+    """
+    extras = {(tuple(e["loc"][:-1]), close)
+              for e in errors if e["type"] in {"extra_forbidden", "unexpected_keyword_argument"}
+              for close in difflib.get_close_matches(str(e["loc"][-1]), _FIELD_NAMES, n=1)}
+    broken = [tuple(e["loc"]) for e in errors]
+    kept = []
+    for error in errors:
+        loc = tuple(error["loc"])
+        if error["type"] == "missing" and (loc[:-1], str(loc[-1])) in extras:
+            continue
+        if error["type"] == "too_short" and any(
+                other[: len(loc)] == loc and len(other) > len(loc) for other in broken):
+            continue
+        kept.append(error)
+    return kept
 
 
 def _duplicates(items: Iterable[tuple[str, T]]) -> Iterator[tuple[str, T]]:
