@@ -11,6 +11,7 @@ how "deutsch für den beruf" beats "deutsch" in "ich will deutsch für meinen be
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ K = TypeVar("K", bound=Hashable)
 
 #: Tokens shorter than this must match exactly (too many short words are one typo apart).
 MIN_FUZZY_LENGTH = 4
+#: Words sharing their first STEM_LENGTH letters (and most of the shorter one) are one word.
+STEM_LENGTH = 6
 FILLER_WEIGHT = 0.15
 #: A phrase counts as mentioned when this share of it (by weight) is in the query.
 MIN_COVERAGE = 0.75
@@ -74,6 +77,10 @@ class PhraseIndex(Generic[K]):
             for tok in set(toks):
                 self._by_token[tok].append(phrase_id)
         self._vocabulary = list(self._by_token)
+        self._by_stem: dict[str, list[str]] = defaultdict(list)
+        for word in self._vocabulary:
+            if len(word) >= STEM_LENGTH:
+                self._by_stem[word[:STEM_LENGTH]].append(word)
 
     def __len__(self) -> int:
         return len(self._phrases)
@@ -90,6 +97,11 @@ class PhraseIndex(Generic[K]):
             ):
                 if score >= _token_cutoff(word) and score > found.get(word, 0.0):
                     found[word] = score
+            # Word forms: "recognised" ~ "recognition", "anerkannt" ~ "anerkennung" share a stem.
+            for word in self._by_stem.get(token[:STEM_LENGTH], ()):
+                common = len(os.path.commonprefix([token, word]))
+                if common >= 0.7 * min(len(token), len(word)) and found.get(word, 0.0) < 85.0:
+                    found[word] = 85.0
             # German compounds and plurals: "integrationskursen" contains "integrationskurs".
             for cut in range(6, len(token)):
                 if token[:cut] in self._by_token:

@@ -1,0 +1,150 @@
+"""Engine behaviour that transcripts do not show well: answer resolution, purity, state."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.engine import Engine, State
+from bot.messages import Choices, Inbound, Offers
+
+from tests.conftest import NOW
+from tests.dialogue import Dialogue
+
+
+def _at_age_question(engine: Engine, lang: str = "en") -> Dialogue:
+    dialogue = Dialogue(engine)
+    dialogue.tap(f"lang:{lang}")
+    dialogue.send("kita")
+    assert dialogue.state.question == "age"
+    return dialogue
+
+
+@pytest.mark.parametrize(("answer", "option"), [
+    ("1", "child-0-5"), ("٣", "teen-12-17"), ("۲", "child-6-11"), ("2.", "child-6-11"),
+    ("Erwachsne", "adult-27"),  # option name with a typo, in another language
+    ("young adlt", "young-adult-18-26"),
+    ("8 Jahre", "child-6-11"), ("she is 14", "teen-12-17"), ("40", "adult-27"),
+    ("طفل صغير", "child-0-5"), ("baby", "child-0-5"),
+])
+def test_free_text_answers_to_a_choice_question(engine: Engine, answer: str,
+                                                option: str) -> None:
+    dialogue = _at_age_question(engine)
+    dialogue.send(answer)
+    assert dialogue.state.answer("age") == option
+
+
+@pytest.mark.parametrize(("hint", "yes"), [("de", "ja"), ("ar", "نعم"), ("en", "yes"),
+                                           ("de", "OK"), ("ar", "اي")])
+def test_yes_confirms_the_suggested_language(engine: Engine, hint: str, yes: str) -> None:
+    dialogue = Dialogue(engine, locale_hint=hint)
+    dialogue.send("")
+    assert dialogue.choices[0] == f"lang:{hint}"
+    dialogue.send(yes)
+    assert dialogue.state.lang == hint and dialogue.state.step == "topic"
+
+
+@pytest.mark.parametrize(("text", "lang"), [("Arabic", "ar"), ("عربي", "ar"), ("deutsch", "de"),
+                                            ("Englisch", "en"), ("3", None)])
+def test_languages_can_be_named_in_any_language(engine: Engine, text: str,
+                                                lang: str | None) -> None:
+    dialogue = Dialogue(engine)
+    dialogue.send("")
+    dialogue.send(text)
+    if lang is None:  # a number picks the n-th option shown
+        lang = dialogue.state.lang
+        assert lang is not None
+    assert dialogue.state.lang == lang
+
+
+def test_script_of_the_first_message_suggests_the_language(engine: Engine) -> None:
+    dialogue = Dialogue(engine)
+    dialogue.send("السلام عليكم")
+    assert dialogue.choices[0] == "lang:ar"
+    assert dialogue.last[-1].rtl
+
+
+def test_close_topics_are_clarified(engine: Engine) -> None:
+    dialogue = Dialogue(engine)
+    dialogue.tap("lang:de")
+    dialogue.send("Studium Anerkennung")
+    assert dialogue.state.step == "clarify"
+    assert set(dialogue.choices) == {"topic:recognition", "topic:university", "topic:other"}
+    dialogue.send("2")
+    assert dialogue.state.topic == "university"  # the second option shown
+    clarify_again = Dialogue(engine)
+    clarify_again.tap("lang:de")
+    clarify_again.send("Studium Anerkennung")
+    clarify_again.tap("topic:other")
+    assert clarify_again.state.step == "topic"
+
+
+def test_a_new_topic_can_be_written_in_the_middle_of_questions(engine: Engine) -> None:
+    dialogue = _at_age_question(engine)
+    dialogue.send("actually I need my diploma recognised")
+    assert dialogue.state.topic == "recognition"
+
+
+def test_a_question_that_is_not_understood_twice_is_skipped(engine: Engine) -> None:
+    dialogue = _at_age_question(engine)
+    dialogue.send("hmm")
+    assert dialogue.state.question == "age" and "did not understand" in dialogue.text
+    dialogue.send("hmm")
+    assert dialogue.state.question != "age", "nobody is trapped in a question"
+
+
+def test_each_offer_says_why_it_fits(engine: Engine) -> None:
+    dialogue = _at_age_question(engine)
+    dialogue.send("1")
+    dialogue.send("centre")
+    cards = [c for o in dialogue.last if isinstance(o, Offers) for c in o.cards]
+    assert 1 <= len(cards) <= 5
+    assert all(c.why.startswith("Why it fits:") for c in cards)
+    assert any("in your part of town" in c.why for c in cards)
+    assert cards[0].offer_id == "welcome-service-first-contact" or "part of town" in cards[0].why
+
+
+def test_expired_offers_are_hidden(engine: Engine, catalogue) -> None:
+    from dataclasses import replace
+
+    from bot.catalogue import Catalogue
+
+    expired = replace(catalogue.offer("stadt-kita-registration"),
+                      valid_until=(NOW - timedelta(days=1)).date())
+    offers = tuple(expired if o.id == expired.id else o for o in catalogue.offers)
+    changed = Engine(Catalogue(catalogue.meta, catalogue.topics, catalogue.questions, offers),
+                     engine.languages)
+    dialogue = Dialogue(changed)
+    dialogue.tap("lang:en")
+    dialogue.send("kita")
+    for _ in range(3):  # answer whatever is still asked
+        if dialogue.state.step == "question":
+            dialogue.send("1")
+    assert dialogue.state.step == "results" and dialogue.offers
+    assert "stadt-kita-registration" not in dialogue.offers
+
+
+def test_step_is_pure(engine: Engine) -> None:
+    """Same inputs, same outputs; the input state is never modified."""
+    state = State(step="question", lang="ar", topic="childcare", question="age")
+    first = engine.step(state, Inbound(text="1"), NOW)
+    second = engine.step(state, Inbound(text="1"), NOW)
+    assert first == second
+    assert state == State(step="question", lang="ar", topic="childcare", question="age")
+
+
+def test_state_holds_no_message_text(engine: Engine) -> None:
+    dialogue = Dialogue(engine)
+    secret = "my name is Amira Haddad and I live at Breiter Weg"
+    dialogue.send(secret)
+    dialogue.tap("lang:en")
+    dialogue.send(secret + " kita")
+    assert "Amira" not in repr(dialogue.state.to_json())
+
+
+def test_prompt_ends_every_turn(engine: Engine) -> None:
+    dialogue = _at_age_question(engine)
+    for text in ("1", "any", "more", "zzz", "back", "help"):
+        dialogue.send(text)
+        assert isinstance(dialogue.last[-1], Choices), text
