@@ -40,8 +40,3 @@ class Catalogue:
 
     def question(self, question_id: str) -> Question | None:
         return next((q for q in self.questions if q.id == question_id), None)
-
-    @property
-    def content_languages(self) -> frozenset[str]:
-        """Every language that some topic name is written in."""
-        return frozenset(lang for t in self.topics.values() for lang in t.name)
