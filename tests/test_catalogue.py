@@ -204,3 +204,65 @@ def test_huge_file_is_refused() -> None:
     with pytest.raises(YamlProblem) as err:
         read_yaml("a: " + "x" * (MAX_BYTES + 1))
     assert "larger than" in err.value.message
+
+
+# -- translations/<lang>.yaml ----------------------------------------------------------------
+
+AR = "translations/ar.yaml"
+
+
+def test_translations_are_merged_into_the_catalogue(catalogue) -> None:
+    offer = catalogue.offer("vhs-german-for-immigrants")
+    assert offer.title["ar"].startswith("دورات اللغة الألمانية")
+    assert "ar" in catalogue.topics["childcare"].name
+    assert "كيتا" in catalogue.topics["childcare"].synonyms["ar"]
+
+
+@pytest.mark.parametrize(("old", "new", "needle", "message", "hint"), [
+    ("  vhs-german-for-immigrants:", "  vhs-german-for-imigrants:", "vhs-german-for-imigrants:",
+     "unknown offer 'vhs-german-for-imigrants'", "did you mean 'vhs-german-for-immigrants'?"),
+    ("  childcare:", "  child-care:", "child-care:", "unknown topic 'child-care'",
+     "did you mean 'childcare'?"),
+    ("    title: دورات اللغة الألمانية", "    titel: دورات اللغة الألمانية", "titel:",
+     "unknown field 'titel'", "did you mean `title`?"),
+])
+def test_planted_translation_errors(content_copy: Path, old: str, new: str, needle: str,
+                                    message: str, hint: str) -> None:
+    _plant(content_copy, AR, old, new)
+    catalogue, problems = check_catalogue(content_copy)
+    assert catalogue is None
+    found = [p for p in problems if message in p.message]
+    assert found, [str(p) for p in problems]
+    assert found[0].file == f"content/{AR}"
+    assert found[0].line == _line_of(content_copy, AR, needle)
+    assert hint in found[0].hint
+
+
+def test_a_text_given_twice_is_refused(content_copy: Path) -> None:
+    _plant(content_copy, OFFER, "      en: German courses for immigrants at the adult education centre\n",
+           "      en: German courses for immigrants at the adult education centre\n"
+           "      ar: دورات\n")
+    _, problems = check_catalogue(content_copy)
+    assert any("the ar text is also given in offers/vhs-magdeburg.yaml" in p.message
+               and p.file == f"content/{AR}" for p in problems), [str(p) for p in problems]
+
+
+def test_german_and_english_stay_in_the_main_files(content_copy: Path) -> None:
+    (content_copy / "translations" / "de.yaml").write_text("topics: {}\n", encoding="utf-8")
+    (content_copy / "translations" / "Arabic.yaml").write_text("topics: {}\n", encoding="utf-8")
+    _, problems = check_catalogue(content_copy)
+    messages = [p.message for p in problems]
+    assert "de texts belong in the main files" in messages
+    assert "Arabic.yaml is not named after a language code" in messages
+
+
+def test_translating_a_field_the_offer_does_not_have(content_copy: Path) -> None:
+    path = content_copy / "translations" / "ar.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("  ihk-recognition-first-advice:\n",
+                                 "  ihk-recognition-first-advice:\n    cost_note: مجاني\n", 1),
+                    encoding="utf-8")
+    offer = load_catalogue(CONTENT).offer("ihk-recognition-first-advice")
+    assert offer.cost is None, "the IHK offer has no cost field to translate"
+    _, problems = check_catalogue(content_copy)
+    assert any("there is no German and English cost_note" in p.message for p in problems)

@@ -8,6 +8,7 @@ and only then refuses: the bot never starts with half a catalogue.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields, is_dataclass, replace
 from datetime import date
@@ -18,7 +19,15 @@ from pydantic import TypeAdapter, ValidationError
 
 from bot.catalogue import model
 from bot.catalogue.catalogue import Catalogue
-from bot.catalogue.model import Meta, Offer, OffersFile, QuestionsFile, TopicsFile
+from bot.catalogue.model import (
+    Meta,
+    Offer,
+    OffersFile,
+    QuestionsFile,
+    TopicsFile,
+    TranslationFile,
+)
+from bot.catalogue.translations import MainDocs, Translation, merge_translations
 from bot.catalogue.yamlread import Document, YamlProblem, read_yaml
 
 T = TypeVar("T")
@@ -30,6 +39,8 @@ CATALOGUE_FILE = "catalogue.yaml"
 TOPICS_FILE = "topics.yaml"
 QUESTIONS_FILE = "questions.yaml"
 OFFERS_DIR = "offers"
+TRANSLATIONS_DIR = "translations"
+LANGUAGE_FILE = re.compile(r"^[a-z]{2,3}$")
 
 
 @dataclass(frozen=True, order=True)
@@ -149,7 +160,8 @@ class _Reader:
     def add(self, path: Path, line: int, message: str, hint: str = "") -> None:
         self.problems.append(Problem(self.rel(path), line, message, hint))
 
-    def parse(self, path: Path, shape: type[T]) -> tuple[T, Document] | None:
+    def read(self, path: Path) -> Document | None:
+        """The file's plain data, or None (with problems reported) if it cannot be read."""
         try:
             text = path.read_bytes().decode("utf-8")
         except FileNotFoundError:
@@ -167,14 +179,24 @@ class _Reader:
             self.add(path, 1, "the file is empty or not a mapping",
                      "start with the top-level key, see docs/content.md")
             return None
+        return doc
+
+    def validate(self, path: Path, doc: Document | None, shape: type[T]) -> T | None:
+        if doc is None:
+            return None
         try:
-            return TypeAdapter(shape).validate_python(doc.data), doc
+            return TypeAdapter(shape).validate_python(doc.data)
         except ValidationError as err:
             for error in _without_echoes(err.errors()):
                 loc = tuple(p for p in error["loc"] if p != "[key]")
                 message, hint = _explain(error)
                 self.add(path, doc.line_of(loc), message, hint)
             return None
+
+    def parse(self, path: Path, shape: type[T]) -> tuple[T, Document] | None:
+        doc = self.read(path)
+        value = self.validate(path, doc, shape)
+        return (value, doc) if value is not None and doc is not None else None
 
 
 def _without_echoes(errors: list[Any]) -> list[Any]:
@@ -212,6 +234,32 @@ def _suggest(word: str, choices: Iterable[str]) -> str:
     return f"did you mean {close[0]!r}?" if close else ""
 
 
+def _merge_translations(reader: _Reader, root: Path, main_paths: dict[str, Path],
+                        main_docs: dict[str, Document | None],
+                        offer_docs: list[tuple[Path, Document | None]]) -> None:
+    translations: list[Translation] = []
+    for path in sorted((root / TRANSLATIONS_DIR).glob("*.yaml")):
+        lang = path.stem
+        if not LANGUAGE_FILE.match(lang):
+            reader.add(path, 1, f"{path.name} is not named after a language code",
+                       "name it after the language, e.g. translations/fa.yaml")
+            continue
+        parsed = reader.parse(path, TranslationFile)
+        if parsed:
+            translations.append(Translation(lang, path, parsed[0], parsed[1]))
+
+    def main(name: str) -> tuple[Path, Document] | None:
+        doc = main_docs[name]
+        return (main_paths[name], doc) if doc is not None else None
+
+    merge_translations(
+        translations,
+        MainDocs(main(CATALOGUE_FILE), main(TOPICS_FILE), main(QUESTIONS_FILE),
+                 [(p, d) for p, d in offer_docs if d is not None]),
+        reader.add,
+    )
+
+
 def check_catalogue(root: Path | str) -> tuple[Catalogue | None, tuple[Problem, ...]]:
     """Load the content folder; return the catalogue (None if anything is wrong) and problems."""
     root = Path(root)
@@ -221,15 +269,27 @@ def check_catalogue(root: Path | str) -> tuple[Catalogue | None, tuple[Problem, 
                    "pass the folder that holds catalogue.yaml, e.g. `content`")
         return None, tuple(reader.problems)
 
-    meta_read = reader.parse(root / CATALOGUE_FILE, Meta)
-    topics_read = reader.parse(root / TOPICS_FILE, TopicsFile)
-    questions_read = reader.parse(root / QUESTIONS_FILE, QuestionsFile)
-    offer_paths = sorted((root / OFFERS_DIR).rglob("*.yaml")) + sorted(
-        (root / OFFERS_DIR).rglob("*.yml"))
+    main_paths = {name: root / name for name in (CATALOGUE_FILE, TOPICS_FILE, QUESTIONS_FILE)}
+    main_docs = {name: reader.read(path) for name, path in main_paths.items()}
+    offer_paths = sorted([*(root / OFFERS_DIR).rglob("*.yaml"), *(root / OFFERS_DIR).rglob("*.yml")])
     if not offer_paths:
         reader.add(root / OFFERS_DIR, 1, "there are no offer files",
                    "add at least one offers/<provider>.yaml")
-    offer_reads = [(p, reader.parse(p, OffersFile)) for p in offer_paths]
+    offer_docs = [(p, reader.read(p)) for p in offer_paths]
+    _merge_translations(reader, root, main_paths, main_docs, offer_docs)
+
+    def validated(name: str, shape: type[T]) -> tuple[T, Document] | None:
+        doc = main_docs[name]
+        value = reader.validate(main_paths[name], doc, shape)
+        return (value, doc) if value is not None and doc is not None else None
+
+    meta_read = validated(CATALOGUE_FILE, Meta)
+    topics_read = validated(TOPICS_FILE, TopicsFile)
+    questions_read = validated(QUESTIONS_FILE, QuestionsFile)
+    offer_reads = []
+    for path, doc in offer_docs:
+        value = reader.validate(path, doc, OffersFile)
+        offer_reads.append((path, (value, doc) if value is not None and doc else None))
 
     topic_ids: set[str] = set()
     if topics_read:

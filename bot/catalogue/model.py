@@ -221,6 +221,50 @@ class Meta:
 
 # The shapes of the files in content/: what the loader validates, what the schema describes.
 
+# Translations: content/translations/<lang>.yaml holds one language's texts for every topic,
+# question and offer, keyed by id, so translators work on one file per language.
+
+@dataclass(frozen=True, config=_CONFIG)
+class TopicText:
+    name: Text | None = None
+    synonyms: tuple[Text, ...] = ()
+
+
+@dataclass(frozen=True, config=_CONFIG)
+class OptionText:
+    label: Text | None = None
+    synonyms: tuple[Text, ...] = ()
+
+
+@dataclass(frozen=True, config=_CONFIG)
+class QuestionText:
+    text: Text | None = None
+    options: dict[Id, OptionText] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True, config=_CONFIG)
+class OfferText:
+    title: Text | None = None
+    description: Text | None = None
+    eligibility: Text | None = None
+    cost_note: Text | None = None
+    bring: tuple[Text, ...] = ()
+
+
+@dataclass(frozen=True, config=_CONFIG)
+class CatalogueText:
+    name: Text | None = None
+    notice: Text | None = None
+
+
+@dataclass(frozen=True, config=_CONFIG)
+class TranslationFile:
+    catalogue: CatalogueText = CatalogueText()
+    topics: dict[Id, TopicText] = Field(default_factory=dict)
+    questions: dict[Id, QuestionText] = Field(default_factory=dict)
+    offers: dict[Id, OfferText] = Field(default_factory=dict)
+
+
 @dataclass(frozen=True, config=_CONFIG)
 class TopicsFile:
     topics: Annotated[tuple[Topic, ...], Field(min_length=1)]
