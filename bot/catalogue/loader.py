@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, fields, is_dataclass, replace
+from dataclasses import dataclass, fields, is_dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
@@ -234,6 +234,20 @@ def _suggest(word: str, choices: Iterable[str]) -> str:
     return f"did you mean {close[0]!r}?" if close else ""
 
 
+def _inherit_from_provider(doc: Document | None) -> None:
+    """Give each offer its file's provider and sources (unless it names its own) before
+    validation, so every offer is validated and built exactly once."""
+    data = doc.data if doc else None
+    if not isinstance(data, dict) or not isinstance(data.get("offers"), list):
+        return
+    for offer in data["offers"]:
+        if isinstance(offer, dict):
+            if "provider" not in offer and "provider" in data:
+                offer["provider"] = data["provider"]
+            if "sources" not in offer and "sources" in data:
+                offer["sources"] = data["sources"]
+
+
 def _merge_translations(reader: _Reader, root: Path, main_paths: dict[str, Path],
                         main_docs: dict[str, Document | None],
                         offer_docs: list[tuple[Path, Document | None]]) -> None:
@@ -288,6 +302,7 @@ def check_catalogue(root: Path | str) -> tuple[Catalogue | None, tuple[Problem, 
     questions_read = validated(QUESTIONS_FILE, QuestionsFile)
     offer_reads = []
     for path, doc in offer_docs:
+        _inherit_from_provider(doc)
         value = reader.validate(path, doc, OffersFile)
         offer_reads.append((path, (value, doc) if value is not None and doc else None))
 
@@ -340,7 +355,7 @@ def check_catalogue(root: Path | str) -> tuple[Catalogue | None, tuple[Problem, 
                                    ("questions", i, "options", j, "prefer", "districts", k), name)
 
     offers: list[Offer] = []
-    offer_places: list[tuple[str, tuple[Path, int]]] = []
+    offer_places: list[tuple[str, tuple[Path, Document, tuple[str | int, ...]]]] = []
     for path, read in offer_reads:
         if not read:
             continue
@@ -353,11 +368,10 @@ def check_catalogue(root: Path | str) -> tuple[Catalogue | None, tuple[Problem, 
             if offer.ends and offer.starts and offer.ends < max(offer.starts):
                 reader.add(path, doc.line_of((*base, "ends")),
                            "the offer ends before its last start date", "check the dates")
-            offer_places.append((offer.id, (path, doc.line_of((*base, "id")))))
-            offers.append(replace(offer, provider=offer.provider or offers_file.provider,
-                                  sources=offer.sources or offers_file.sources))
-    for key, (path, line) in _duplicates(offer_places):
-        reader.add(path, line, f"the offer id {key!r} is used twice",
+            offer_places.append((offer.id, (path, doc, (*base, "id"))))
+            offers.append(offer)
+    for key, (path, doc, loc) in _duplicates(offer_places):
+        reader.add(path, doc.line_of(loc), f"the offer id {key!r} is used twice",
                    "every offer needs its own id, across all files")
 
     if reader.problems or not (meta_read and topics_read and questions_read):

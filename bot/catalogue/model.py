@@ -29,6 +29,7 @@ Id = Annotated[
 ]
 LangCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]
 
+_SPACE = re.compile(r"\s")
 _URL_HOST = re.compile(r"^[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 
 
@@ -36,7 +37,7 @@ def _check_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in {"http", "https"} or not _URL_HOST.match(parts.hostname or ""):
         raise ValueError("not a web address: it must start with https:// and name a host")
-    if any(ch.isspace() for ch in value):
+    if _SPACE.search(value):
         raise ValueError("a web address cannot contain spaces")
     return value
 

@@ -23,10 +23,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from babel import Locale, UnknownLocaleError
-
 from bot.catalogue import Catalogue
-from bot.catalogue.model import Offer, Option, Question, pick
+from bot.catalogue.model import Offer, Question, pick
+from bot.engine.selection import Selection
 from bot.engine.state import State
 from bot.engine.vocabulary import BACK, FORGET, HELP, LANGUAGE, RESTART, Vocabulary
 from bot.i18n import Lang, negotiate
@@ -39,6 +38,8 @@ PAGE = 5
 MAX_READ = 500
 #: After this many messages in a row that were not understood, point to counselling.
 MISSES_BEFORE_HELP = 2
+#: Offer cards kept ready (offer x language x day); the cache is simply emptied when full.
+FACTS_CACHE_SIZE = 50_000
 #: A typed answer must match an option at least this well.
 OPTION_CONFIDENT = 0.8
 
@@ -58,14 +59,6 @@ def clean_text(text: str) -> str:
         else:
             kept.append(ch)
     return "".join(kept).strip()[:MAX_READ]
-
-
-def _language_name(code: str, t: Lang) -> str:
-    """A language's name in the reader's language, from CLDR ("الفرنسية" for fr in Arabic)."""
-    try:
-        return Locale.parse(code).get_display_name(t.code) or code
-    except (ValueError, UnknownLocaleError):
-        return code
 
 
 def _number(text: str) -> int | None:
@@ -98,6 +91,8 @@ class Engine:
         self.default_language = default_language
         self.vocabulary = Vocabulary.build(languages.values())
         self.topics = TopicMatcher(catalogue)
+        self.selection = Selection(catalogue)
+        self._facts_cache: dict[tuple[str, str, date], tuple[str, tuple[str, ...]]] = {}
         self._option_index = {q.id: self._build_option_index(q) for q in catalogue.questions}
         self._language_index = PhraseIndex(
             (name, code)
@@ -138,11 +133,8 @@ class Engine:
                 item = Text(lang.finish(item.text), lang.rtl)
             elif isinstance(item, Choices):
                 item = Choices(lang.finish(item.text), item.options, lang.rtl)
-            elif isinstance(item, Offers):
-                item = Offers(lang.finish(item.intro), tuple(
-                    replace(c, title=lang.finish(c.title), why=lang.finish(c.why),
-                            lines=tuple(lang.finish(x) for x in c.lines))
-                    for c in item.cards), lang.rtl)
+            elif isinstance(item, Offers):  # cards are finished when they are built
+                item = Offers(lang.finish(item.intro), item.cards, lang.rtl)
             out.append(item)
         return out
 
@@ -365,30 +357,11 @@ class Engine:
 
     # -- questions --------------------------------------------------------------------------
 
-    def _candidates(self, state: State, today: date) -> list[Offer]:
+    def _candidates(self, state: State, today: date) -> int:
+        """The offers that fit the topic and every answer so far, as a bitset."""
         if not state.topic:
-            return []
-        offers = list(self.catalogue.offers_for(state.topic, today))
-        for question_id, option_id in state.answers:
-            question = self.catalogue.question(question_id)
-            option = question.option(option_id) if question else None
-            if option and option.filter and question and question.applies_to(state.topic):
-                offers = [o for o in offers if option.filter.keeps(o)]
-        return offers
-
-    @staticmethod
-    def _narrows(question: Question, offers: Sequence[Offer]) -> bool:
-        """Would any answer to `question` change which offers are shown, or their order?"""
-        if len(offers) < 2:
-            return False
-        for option in question.options:
-            if option.filter and any(not option.filter.keeps(o) for o in offers):
-                return True
-            if option.prefer:
-                liked = sum(1 for o in offers if option.prefer.likes(o))
-                if 0 < liked < len(offers):
-                    return True
-        return False
+            return 0
+        return self.selection.candidates(state.topic, state.answers, today)
 
     def _next_question(self, state: State, today: date) -> Question | None:
         if not state.topic:
@@ -397,7 +370,7 @@ class Engine:
         answered = {q for q, _ in state.answers}
         for question in self.catalogue.questions:
             if (question.id not in answered and question.applies_to(state.topic)
-                    and self._narrows(question, offers)):
+                    and self.selection.narrows(question, offers)):
                 return question
         return None
 
@@ -467,25 +440,9 @@ class Engine:
     # -- results ----------------------------------------------------------------------------
 
     def _ranked(self, state: State, today: date) -> list[Offer]:
-        offers = self._candidates(state, today)
-        prefers = [o.prefer for q, o in self._answered_options(state) if o.prefer]
-
-        def rank(indexed: tuple[int, Offer]) -> tuple[int, int, date, int]:
-            position, offer = indexed
-            liked = sum(1 for p in prefers if p.likes(offer))
-            start = offer.next_start(today) or date.max
-            return (-liked, offer.topics.index(state.topic or ""), start, position)
-
-        return [o for _, o in sorted(enumerate(offers), key=rank)]
-
-    def _answered_options(self, state: State) -> list[tuple[Question, Option]]:
-        found: list[tuple[Question, Option]] = []
-        for question_id, option_id in state.answers:
-            question = self.catalogue.question(question_id)
-            option = question.option(option_id) if question else None
-            if question and option:
-                found.append((question, option))
-        return found
+        assert state.topic
+        mask = self._candidates(state, today)
+        return self.selection.ranked(state.topic, state.answers, mask, today)
 
     def _results(self, turn: _Turn, today: date) -> _Turn:
         state = turn.state
@@ -516,6 +473,16 @@ class Engine:
         return Offers("", tuple(self._card(o, state, t, today) for o in offers))
 
     def _card(self, offer: Offer, state: State, t: Lang, today: date) -> OfferCard:
+        title, lines = self._facts(offer, t, today)
+        return OfferCard(offer.id, title, t.finish(self._why(offer, state, t)), lines, offer.url)
+
+    def _facts(self, offer: Offer, t: Lang, today: date) -> tuple[str, tuple[str, ...]]:
+        """An offer's title and fact lines in one language, finished; they depend on nothing
+        else, so they are built once per offer, language and day."""
+        key = (offer.id, t.code, today)
+        cached = self._facts_cache.get(key)
+        if cached is not None:
+            return cached
         lines: list[str] = []
         address, district = offer.where
         lines.append(t._("Provider: {provider}", provider=offer.provider_name))
@@ -531,21 +498,24 @@ class Engine:
             lines.append(t._("Cost: {cost}", cost=cost))
         if offer.bring:
             lines.append(t._("Bring: {things}", things=t.join(list(pick(offer.bring, t.code)))))
-        languages = [_language_name(code, t) for code in offer.languages]
+        languages = [t.language_name(code) for code in offer.languages]
         lines.append(t._("Languages spoken there: {languages}", languages=t.join(languages)))
         start = offer.next_start(today)
         if start:
             lines.append(t._("Next start: {date}", date=start))
         if offer.url:
             lines.append(t._("Website: {url}", url=offer.url))
-        return OfferCard(offer.id, pick(offer.title, t.code), self._why(offer, state, t),
-                         tuple(lines), offer.url)
+        facts = (t.finish(pick(offer.title, t.code)), tuple(t.finish(x) for x in lines))
+        if len(self._facts_cache) >= FACTS_CACHE_SIZE:
+            self._facts_cache.clear()
+        self._facts_cache[key] = facts
+        return facts
 
     def _why(self, offer: Offer, state: State, t: Lang) -> str:
         reasons: list[str] = []
         if state.topic in self.catalogue.topics:
             reasons.append(pick(self.catalogue.topics[state.topic].name, t.code))
-        for _, option in self._answered_options(state):
+        for _, option in self.selection.answered(state.topic or "", state.answers):
             if option.prefer and option.prefer.likes(offer):
                 reasons.append(t._("in your part of town"))
             elif option.filter and option.filter.age:
@@ -586,7 +556,7 @@ class Engine:
 
     def _results_choices(self, state: State, today: date) -> Choices:
         t = self.lang(state)
-        remaining = len(self._ranked(state, today)) - state.shown
+        remaining = self._candidates(state, today).bit_count() - state.shown
         options = []
         if remaining > 0:
             options.append(Choice("more", t.n_("Show {n} more offer", "Show {n} more offers",

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import gettext
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from datetime import date
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 from babel.lists import format_list
 
@@ -21,15 +22,15 @@ class Lang:
     code: str
     translations: gettext.NullTranslations
 
-    @property
+    @cached_property
     def locale(self) -> Locale:
         return Locale.parse(self.code)
 
-    @property
+    @cached_property
     def rtl(self) -> bool:
         return self.locale.character_order == "right-to-left"
 
-    @property
+    @cached_property
     def name(self) -> str:
         """The language's own name for itself ("العربية", "Deutsch")."""
         name = self.locale.get_display_name(self.code) or self.code
@@ -56,11 +57,35 @@ class Lang:
 
     def join(self, items: list[str]) -> str:
         """A list in the language's own style ("a, b und c", "a، b و c")."""
-        return format_list(items, locale=self.locale) if items else ""
+        return _format_list(tuple(items), self.code) if items else ""
+
+    def language_name(self, code: str) -> str:
+        """Another language's name in this language ("الفرنسية" for fr in Arabic)."""
+        return _language_name(code, self.code)
 
     def date(self, day: date) -> str:
-        return format_date(day, format="long", locale=self.locale)
+        return _format_date(day, self.code)
 
     def finish(self, text: str) -> str:
         """Final touch for every text sent in this language (right-to-left anchoring)."""
         return anchor_text(text) if self.rtl else text
+
+
+# CLDR look-ups are slow and their answers never change: remember them.
+
+@lru_cache(maxsize=4096)
+def _format_list(items: tuple[str, ...], lang: str) -> str:
+    return format_list(list(items), locale=lang)
+
+
+@lru_cache(maxsize=4096)
+def _format_date(day: date, lang: str) -> str:
+    return format_date(day, format="long", locale=lang)
+
+
+@lru_cache(maxsize=1024)
+def _language_name(code: str, lang: str) -> str:
+    try:
+        return Locale.parse(code).get_display_name(lang) or code
+    except (ValueError, UnknownLocaleError):
+        return code

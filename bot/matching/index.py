@@ -26,6 +26,11 @@ K = TypeVar("K", bound=Hashable)
 
 #: Tokens shorter than this must match exactly (too many short words are one typo apart).
 MIN_FUZZY_LENGTH = 4
+#: Only this much of a query is matched, so a pasted novel costs what a sentence costs.
+MAX_QUERY_CHARS = 500
+MAX_QUERY_TOKENS = 40
+#: Query words whose similar vocabulary is remembered; emptied when full.
+SIMILAR_CACHE_SIZE = 20_000
 #: Words sharing their first STEM_LENGTH letters (and most of the shorter one) are one word.
 STEM_LENGTH = 6
 FILLER_WEIGHT = 0.15
@@ -77,6 +82,7 @@ class PhraseIndex(Generic[K]):
             for tok in set(toks):
                 self._by_token[tok].append(phrase_id)
         self._vocabulary = list(self._by_token)
+        self._similar_cache: dict[str, dict[str, float]] = {}
         self._by_stem: dict[str, list[str]] = defaultdict(list)
         for word in self._vocabulary:
             if len(word) >= STEM_LENGTH:
@@ -86,7 +92,16 @@ class PhraseIndex(Generic[K]):
         return len(self._phrases)
 
     def _similar(self, token: str) -> dict[str, float]:
-        """Vocabulary tokens similar to `token`, with similarity 0..100."""
+        """Vocabulary tokens similar to `token`, with similarity 0..100 (remembered: people
+        write the same words again and again)."""
+        cached = self._similar_cache.get(token)
+        if cached is None:
+            if len(self._similar_cache) >= SIMILAR_CACHE_SIZE:
+                self._similar_cache.clear()
+            cached = self._similar_cache[token] = self._find_similar(token)
+        return cached
+
+    def _find_similar(self, token: str) -> dict[str, float]:
         found: dict[str, float] = {}
         if token in self._by_token:
             found[token] = 100.0
@@ -110,7 +125,7 @@ class PhraseIndex(Generic[K]):
 
     def search(self, query: str, limit: int = 5) -> list[Hit[K]]:
         """Keys mentioned in `query`, best first, at most one hit per key."""
-        query_tokens = tokenise(query)
+        query_tokens = tokenise(query[:MAX_QUERY_CHARS])[:MAX_QUERY_TOKENS]
         if not query_tokens:
             return []
         content_query = [t for t in query_tokens if t not in STOPWORDS] or list(query_tokens)

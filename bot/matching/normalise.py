@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Arabic and Persian letter variants people use interchangeably on phone keyboards.
 _LETTERS = str.maketrans({
@@ -29,14 +30,27 @@ _ARABIC_LETTER = re.compile(r"[\u0600-\u06FF]")
 _WORD_CHARS = {"L", "N", "M"}  # letters, numbers, marks (marks are dropped below)
 
 
-def _fold_char(ch: str) -> str:
-    cat = unicodedata.category(ch)
-    if cat[0] == "N":
-        digit = unicodedata.digit(ch, None)
-        return str(digit) if digit is not None else " "
-    if cat[0] in _WORD_CHARS:
-        return ch
-    return " "
+class _Folder(dict[int, str | None]):
+    """A str.translate table that learns each character once: letters stay, combining marks
+    go, digits of any script become ASCII digits, everything else becomes a space."""
+
+    def __missing__(self, code: int) -> str | None:
+        ch = chr(code)
+        cat = unicodedata.category(ch)
+        if cat == "Mn":
+            folded: str | None = None
+        elif cat[0] == "N":
+            digit = unicodedata.digit(ch, None)
+            folded = str(digit) if digit is not None else " "
+        elif cat[0] in _WORD_CHARS:
+            folded = ch
+        else:
+            folded = " "
+        self[code] = folded
+        return folded
+
+
+_FOLD = _Folder()
 
 
 def _strip_clitic(token: str) -> str:
@@ -47,11 +61,11 @@ def _strip_clitic(token: str) -> str:
     return token
 
 
+@lru_cache(maxsize=8192)
 def normalise(text: str) -> str:
     """Lower-case, variant-free, diacritic-free text with single spaces between tokens."""
     text = unicodedata.normalize("NFKC", text).translate(_LETTERS).casefold()
-    decomposed = unicodedata.normalize("NFD", text)
-    text = "".join(_fold_char(ch) for ch in decomposed if unicodedata.category(ch) != "Mn")
+    text = unicodedata.normalize("NFD", text).translate(_FOLD)
     text = unicodedata.normalize("NFC", text)
     return " ".join(_strip_clitic(token) for token in text.split())
 

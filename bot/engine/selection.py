@@ -1,0 +1,135 @@
+"""Which offers fit the answers so far, fast at any catalogue size.
+
+Built once per catalogue load. Every set of offers is a bitset (a Python int, bit i = the
+catalogue's i-th offer): the offers of a topic, the offers each option keeps, the offers each
+option prefers, the offers visible on a given day. Narrowing by an answer is then one AND, and
+"would this question change anything?" is a comparison of two ints, whether the catalogue holds
+fifty offers or twenty thousand. Only the final ranking looks at individual offers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from datetime import date
+from functools import lru_cache
+
+from bot.catalogue import Catalogue
+from bot.catalogue.model import Offer, Option, Question
+
+
+def _mask(indices: Iterable[int]) -> int:
+    """A bitset with the given bits set, built in one go (no quadratic big-int updates)."""
+    indices = list(indices)
+    if not indices:
+        return 0
+    bits = bytearray(max(indices) // 8 + 1)
+    for i in indices:
+        bits[i >> 3] |= 1 << (i & 7)
+    return int.from_bytes(bits, "little")
+
+
+def _mask_where(offers: Sequence[Offer], test: Callable[[Offer], bool],
+                signature: Callable[[Offer], Hashable]) -> int:
+    """Offers passing `test`, evaluated once per distinct `signature` (offers share them)."""
+    verdicts: dict[Hashable, bool] = {}
+    chosen = []
+    for i, offer in enumerate(offers):
+        key = signature(offer)
+        verdict = verdicts.get(key)
+        if verdict is None:
+            verdict = verdicts[key] = test(offer)
+        if verdict:
+            chosen.append(i)
+    return _mask(chosen)
+
+
+def _audience(offer: Offer) -> Hashable:
+    return (offer.audience.age.min, offer.audience.age.max, offer.german_levels)
+
+
+def _district(offer: Offer) -> Hashable:
+    return offer.where[1]
+
+
+def _members(mask: int) -> list[int]:
+    """The positions of the set bits, lowest first."""
+    found = []
+    while mask:
+        low = mask & -mask
+        found.append(low.bit_length() - 1)
+        mask ^= low
+    return found
+
+
+class Selection:
+    def __init__(self, catalogue: Catalogue):
+        self.catalogue = catalogue
+        self.offers = catalogue.offers
+        offers = self.offers
+        by_topic: dict[str, list[int]] = {tid: [] for tid in catalogue.topics}
+        for i, offer in enumerate(offers):
+            for tid in offer.topics:
+                by_topic.setdefault(tid, []).append(i)
+        self._topic: dict[str, int] = {tid: _mask(found) for tid, found in by_topic.items()}
+        everything = (1 << len(offers)) - 1
+        self._keeps: dict[tuple[str, str], int] = {}
+        self._likes: dict[tuple[str, str], int] = {}
+        for question in catalogue.questions:
+            for option in question.options:
+                key = (question.id, option.id)
+                flt, prefer = option.filter, option.prefer
+                self._keeps[key] = (_mask_where(offers, flt.keeps, _audience)
+                                    if flt else everything)
+                if prefer:
+                    self._likes[key] = _mask_where(offers, prefer.likes, _district)
+        self.visible = lru_cache(maxsize=4)(self._visible)
+
+    def _visible(self, today: date) -> int:
+        return _mask(i for i, o in enumerate(self.offers) if o.is_visible(today))
+
+    def answered(self, topic: str, answers: Iterable[tuple[str, str]]
+                 ) -> list[tuple[Question, Option]]:
+        """The answered options that still exist and apply to `topic`."""
+        found = []
+        for question_id, option_id in answers:
+            question = self.catalogue.question(question_id)
+            option = question.option(option_id) if question else None
+            if question and option and question.applies_to(topic):
+                found.append((question, option))
+        return found
+
+    def candidates(self, topic: str, answers: Iterable[tuple[str, str]], today: date) -> int:
+        mask = self._topic.get(topic, 0) & self.visible(today)
+        for question, option in self.answered(topic, answers):
+            mask &= self._keeps[(question.id, option.id)]
+        return mask
+
+    def narrows(self, question: Question, mask: int) -> bool:
+        """Would any answer to `question` change which offers are shown, or their order?"""
+        if mask.bit_count() < 2:
+            return False
+        for option in question.options:
+            key = (question.id, option.id)
+            if mask & self._keeps[key] != mask:
+                return True
+            liked = mask & self._likes.get(key, 0)
+            if liked and liked != mask:
+                return True
+        return False
+
+    def likes(self, question: Question, option: Option, offer_index: int) -> bool:
+        return bool(self._likes.get((question.id, option.id), 0) >> offer_index & 1)
+
+    def ranked(self, topic: str, answers: Iterable[tuple[str, str]], mask: int,
+               today: date) -> list[Offer]:
+        """The offers of `mask`, best first: preferred ones (e.g. in the person's part of
+        town), then those naming the topic first, then the soonest start."""
+        liked_masks = [self._likes[(q.id, o.id)] for q, o in self.answered(topic, answers)
+                       if (q.id, o.id) in self._likes]
+
+        def rank(i: int) -> tuple[int, int, date, int]:
+            offer = self.offers[i]
+            liked = sum(1 for m in liked_masks if m >> i & 1)
+            return (-liked, offer.topics.index(topic), offer.next_start(today) or date.max, i)
+
+        return [self.offers[i] for i in sorted(_members(mask), key=rank)]
