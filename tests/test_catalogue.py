@@ -266,3 +266,23 @@ def test_translating_a_field_the_offer_does_not_have(content_copy: Path) -> None
     assert offer.cost is None, "the IHK offer has no cost field to translate"
     _, problems = check_catalogue(content_copy)
     assert any("there is no German and English cost_note" in p.message for p in problems)
+
+
+def test_translations_may_be_split_per_provider(content_copy: Path) -> None:
+    """Large catalogues keep one translation file per provider in translations/<lang>/."""
+    import yaml as pyyaml
+
+    single = content_copy / "translations" / "ar.yaml"
+    data = pyyaml.safe_load(single.read_text(encoding="utf-8"))
+    folder = content_copy / "translations" / "ar"
+    folder.mkdir()
+    vhs = {k: v for k, v in data["offers"].items() if k.startswith("vhs-")}
+    rest = {k: v for k, v in data["offers"].items() if not k.startswith("vhs-")}
+    (folder / "vhs-magdeburg.yaml").write_text(
+        pyyaml.safe_dump({"offers": vhs}, allow_unicode=True), encoding="utf-8")
+    (folder / "main.yaml").write_text(pyyaml.safe_dump(
+        {**{k: v for k, v in data.items() if k != "offers"}, "offers": rest},
+        allow_unicode=True), encoding="utf-8")
+    single.unlink()
+    catalogue = load_catalogue(content_copy)
+    assert catalogue.offer("vhs-grundbildung").title["ar"] == vhs["vhs-grundbildung"]["title"]

@@ -148,3 +148,10 @@ def test_prompt_ends_every_turn(engine: Engine) -> None:
     for text in ("1", "any", "more", "zzz", "back", "help"):
         dialogue.send(text)
         assert isinstance(dialogue.last[-1], Choices), text
+
+
+def test_a_typed_out_label_wins_over_the_number_in_it(engine: Engine) -> None:
+    """"Young child (under 6)" names the 0-5 option, although 6 is in the 6-11 range."""
+    dialogue = _at_age_question(engine)
+    dialogue.send("Young child (under 6)")
+    assert dialogue.state.answer("age") == "child-0-5"

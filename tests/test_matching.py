@@ -16,12 +16,20 @@ from bot.matching import TopicMatcher, guess_language, normalise
 
 from tests.conftest import ROOT
 
-QUERIES = yaml.safe_load(
-    (Path(__file__).parent / "data" / "match_queries.yaml").read_text(encoding="utf-8"))["queries"]
+DATA = Path(__file__).parent / "data"
+#: match_queries*.yaml were written with the catalogue in view; heldout_*.yaml were written by
+#: people who never saw the synonyms, so they show how the matcher does on unseen wording.
+QUERIES = [q for path in sorted(DATA.glob("match_queries*.yaml")) + sorted(DATA.glob("heldout_*.yaml"))
+           for q in yaml.safe_load(path.read_text(encoding="utf-8"))["queries"]]
 
 #: Thresholds on the labelled set, per language: (top-1, top-3, off-topic rejected).
 #: Raise them when the matcher improves; never lower them to make a change pass.
-THRESHOLDS = {"de": (0.93, 0.95, 0.90), "en": (0.93, 0.95, 0.95), "ar": (0.87, 0.90, 0.92)}
+THRESHOLDS = {
+    "de": (0.93, 0.95, 0.90), "en": (0.93, 0.95, 0.95), "ar": (0.87, 0.90, 0.92),
+    "fa": (0.85, 0.90, 0.85), "ps": (0.85, 0.90, 0.85), "uk": (0.85, 0.90, 0.85),
+    "ru": (0.85, 0.90, 0.85), "tr": (0.85, 0.90, 0.85), "ku": (0.85, 0.90, 0.85),
+    "ti": (0.85, 0.90, 0.85), "fr": (0.85, 0.90, 0.85),
+}
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +84,7 @@ def test_the_labelled_set_covers_every_topic_and_language(catalogue: Catalogue) 
         for topic in catalogue.topics:
             assert (lang, topic) in seen, (lang, topic)
         assert (lang, None) in seen
-    assert len(QUERIES) >= 300
+    assert len(QUERIES) >= 600
 
 
 @pytest.mark.parametrize(("query", "topic"), [

@@ -252,11 +252,14 @@ def _merge_translations(reader: _Reader, root: Path, main_paths: dict[str, Path]
                         main_docs: dict[str, Document | None],
                         offer_docs: list[tuple[Path, Document | None]]) -> None:
     translations: list[Translation] = []
-    for path in sorted((root / TRANSLATIONS_DIR).glob("*.yaml")):
-        lang = path.stem
+    folder = root / TRANSLATIONS_DIR
+    # translations/fa.yaml, or for large catalogues any number of files in translations/fa/
+    for path in sorted([*folder.glob("*.yaml"), *folder.glob("*/*.yaml")]):
+        lang = path.stem if path.parent == folder else path.parent.name
         if not LANGUAGE_FILE.match(lang):
-            reader.add(path, 1, f"{path.name} is not named after a language code",
-                       "name it after the language, e.g. translations/fa.yaml")
+            reader.add(path, 1, f"{path.relative_to(folder)} is not named after a language code",
+                       "name it after the language, e.g. translations/fa.yaml or "
+                       "translations/fa/<provider>.yaml")
             continue
         parsed = reader.parse(path, TranslationFile)
         if parsed:

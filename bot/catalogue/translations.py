@@ -84,6 +84,13 @@ class _Merger:
 
 def merge_translations(translations: list[Translation], main: MainDocs, report: Report) -> None:
     """Copy every translated text into the main files' data; report unknown ids and clashes."""
+    topics = _by_id(main.topics[1].data.get("topics")) if main.topics else {}
+    questions = _by_id(main.questions[1].data.get("questions")) if main.questions else {}
+    offers: dict[str, tuple[str, dict[str, Any]]] = {}
+    for path, doc in main.offers:
+        where = f"offers/{path.name}"
+        for offer_id, offer in _by_id(doc.data.get("offers")).items():
+            offers[offer_id] = (where, offer)
     for translation in translations:
         merger = _Merger(translation, report)
         if translation.lang in REQUIRED_LANGUAGES:
@@ -97,7 +104,6 @@ def merge_translations(translations: list[Translation], main: MainDocs, report: 
             merger.put(data, "name", texts.catalogue.name, ("catalogue", "name"), name)
             merger.put(data, "notice", texts.catalogue.notice, ("catalogue", "notice"), name)
         if main.topics:
-            topics = _by_id(main.topics[1].data.get("topics"))
             for topic_id, text in texts.topics.items():
                 loc = ("topics", topic_id)
                 if topic_id not in topics:
@@ -107,7 +113,6 @@ def merge_translations(translations: list[Translation], main: MainDocs, report: 
                 merger.put(topics[topic_id], "synonyms", text.synonyms, (*loc, "synonyms"),
                            "topics.yaml")
         if main.questions:
-            questions = _by_id(main.questions[1].data.get("questions"))
             for question_id, qtext in texts.questions.items():
                 loc = ("questions", question_id)
                 if question_id not in questions:
@@ -125,10 +130,6 @@ def merge_translations(translations: list[Translation], main: MainDocs, report: 
                                "questions.yaml")
                     merger.put(options[option_id], "synonyms", otext.synonyms,
                                (*oloc, "synonyms"), "questions.yaml", create=True)
-        offers: dict[str, tuple[str, dict[str, Any]]] = {}
-        for path, doc in main.offers:
-            for offer_id, offer in _by_id(doc.data.get("offers")).items():
-                offers[offer_id] = (f"offers/{path.name}", offer)
         for offer_id, otext in texts.offers.items():
             loc = ("offers", offer_id)
             if offer_id not in offers:

@@ -423,6 +423,10 @@ class Engine:
         n = _number(text)
         if n is not None and 1 <= n <= len(question.options):
             return question.options[n - 1].id
+        hits = self._option_index[question.id].search(text, limit=2)
+        if hits and hits[0].coverage >= OPTION_CONFIDENT and (
+                len(hits) == 1 or hits[1].score < hits[0].score):
+            return hits[0].key  # an option's own words, e.g. its label typed out
         ages = [o for o in question.options if o.filter and o.filter.age]
         age_found = _AGE.search(text)
         if ages and age_found and (n is None or n > len(question.options)):
@@ -431,10 +435,9 @@ class Engine:
                 assert option.filter and option.filter.age
                 if option.filter.age.min <= years <= option.filter.age.max:
                     return option.id
-        hits = self._option_index[question.id].search(text, limit=2)
-        if hits and max(hits[0].coverage, hits[0].query_coverage) >= OPTION_CONFIDENT:
-            if len(hits) == 1 or hits[1].score < hits[0].score:
-                return hits[0].key
+        if hits and hits[0].query_coverage >= OPTION_CONFIDENT and (
+                len(hits) == 1 or hits[1].score < hits[0].score):
+            return hits[0].key
         return None
 
     # -- results ----------------------------------------------------------------------------

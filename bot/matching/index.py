@@ -65,6 +65,7 @@ class PhraseIndex(Generic[K]):
 
     def __init__(self, entries: Iterable[tuple[str, K]]):
         self._phrases: list[_Phrase[K]] = []
+        self._order: dict[K, int] = {}  # first appearance: the tie-break, stable across runs
         self._by_token: dict[str, list[int]] = defaultdict(list)
         seen: set[tuple[tuple[str, ...], K]] = set()
         for text, key in entries:
@@ -77,6 +78,7 @@ class PhraseIndex(Generic[K]):
             if content == 0:  # a phrase made only of filler words: take it literally
                 weights = tuple(1.0 for _ in toks)
                 content = len(toks)
+            self._order.setdefault(key, len(self._order))
             phrase_id = len(self._phrases)
             self._phrases.append(_Phrase(key, toks, weights, content))
             for tok in set(toks):
@@ -136,7 +138,7 @@ class PhraseIndex(Generic[K]):
             for word, score in words.items():
                 if score > best.get(word, (0.0, ""))[0]:
                     best[word] = (score, qtok)
-        candidates = {pid for word in best for pid in self._by_token[word]}
+        candidates = sorted({pid for word in best for pid in self._by_token[word]})
         hits: dict[K, Hit[K]] = {}
         explained_by: dict[K, set[str]] = defaultdict(set)
         for pid in candidates:
@@ -163,5 +165,5 @@ class PhraseIndex(Generic[K]):
         ranked = sorted(
             (Hit(h.key, h.score + EVIDENCE_BONUS * len(explained_by[h.key]) / distinct,
                  h.coverage, len(explained_by[h.key]) / distinct) for h in hits.values()),
-            key=lambda h: (-h.score, -h.query_coverage))
+            key=lambda h: (-h.score, -h.query_coverage, self._order[h.key]))
         return ranked[:limit]
