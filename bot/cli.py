@@ -17,15 +17,20 @@ from bot.engine import Engine
 from bot.i18n import negotiate
 from bot.i18n.catalogues import load_languages
 from bot.matching import TopicMatcher, guess_language
-from bot.paths import default_content, default_data_dir, default_locales
+from bot.catalogue.parsecache import ParseCache
+from bot.paths import default_cache_dir, default_content, default_data_dir, default_locales
 from bot.service import Service
 from bot.store import MemoryStore, open_store
 
 log = logging.getLogger("wegweiser")
 
 
+def _cache() -> ParseCache:
+    return ParseCache(default_cache_dir() / "parsed")
+
+
 def _build_engine(content: Path, locales: Path) -> Engine:
-    return Engine(load_catalogue(content), load_languages(locales))
+    return Engine(load_catalogue(content, _cache()), load_languages(locales))
 
 
 def _print_problems(problems: Sequence[object], stream=sys.stderr) -> None:
@@ -35,7 +40,7 @@ def _print_problems(problems: Sequence[object], stream=sys.stderr) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    catalogue, problems = check_catalogue(args.dir)
+    catalogue, problems = check_catalogue(args.dir, _cache())
     if problems:
         _print_problems(problems, sys.stdout)
         return 1
@@ -56,7 +61,7 @@ def _match_json(matcher: TopicMatcher, query: str, lang: str | None) -> str:
 
 
 def cmd_match(args: argparse.Namespace) -> int:
-    matcher = TopicMatcher(load_catalogue(args.content))
+    matcher = TopicMatcher(load_catalogue(args.content, _cache()))
     queries = [args.query] if args.query is not None else (
         line.rstrip("\n") for line in sys.stdin)
     for query in queries:

@@ -28,3 +28,11 @@ def default_data_dir() -> Path:
         return Path(os.environ["WEGWEISER_DATA_DIR"])
     base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return Path(base) / "wegweiser"
+
+
+def default_cache_dir() -> Path:
+    """WEGWEISER_CACHE_DIR, else $XDG_CACHE_HOME/wegweiser, else ~/.cache/wegweiser."""
+    if os.environ.get("WEGWEISER_CACHE_DIR"):
+        return Path(os.environ["WEGWEISER_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "wegweiser"

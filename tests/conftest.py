@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -19,6 +20,12 @@ CONTENT = ROOT / "content"
 LOCALES = ROOT / "locales"
 #: A fixed "now" so that expiry and start dates give the same answers on every run.
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Commands run by the tests keep their parse cache out of the user's home."""
+    os.environ["WEGWEISER_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
 
 
 @pytest.fixture(scope="session")

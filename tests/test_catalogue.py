@@ -286,3 +286,43 @@ def test_translations_may_be_split_per_provider(content_copy: Path) -> None:
     single.unlink()
     catalogue = load_catalogue(content_copy)
     assert catalogue.offer("vhs-grundbildung").title["ar"] == vhs["vhs-grundbildung"]["title"]
+
+
+# -- the parse cache -----------------------------------------------------------------------
+
+def test_parse_cache_gives_the_same_catalogue_and_notices_changes(content_copy: Path,
+                                                                   tmp_path: Path) -> None:
+    from bot.catalogue.parsecache import ParseCache
+
+    directory = tmp_path / "cache"
+    first = load_catalogue(content_copy, ParseCache(directory))
+    assert any(directory.rglob("*.marshal")), "parsed files are remembered on disk"
+    again = load_catalogue(content_copy, ParseCache(directory))  # a new process, same disk
+    assert again.offers == first.offers and dict(again.topics) == dict(first.topics)
+    _plant(content_copy, OFFER, "district: Altstadt", "district: Altstad")
+    _, problems = check_catalogue(content_copy, ParseCache(directory))
+    assert [p.message for p in problems] == ["unknown district 'Altstad'"]
+    assert problems[0].line == _line_of(content_copy, OFFER, "district: Altstad")
+
+
+def test_damaged_cache_entries_are_ignored(content_copy: Path, tmp_path: Path) -> None:
+    from bot.catalogue.parsecache import ParseCache
+
+    directory = tmp_path / "cache"
+    load_catalogue(content_copy, ParseCache(directory))
+    for entry in directory.rglob("*.marshal"):
+        entry.write_bytes(b"\x00garbage")
+    assert len(load_catalogue(content_copy, ParseCache(directory)).offers) >= 30
+
+
+def test_errors_found_from_cached_data_still_have_lines(content_copy: Path,
+                                                        tmp_path: Path) -> None:
+    """A cached file whose topic disappeared is reported at the right line."""
+    from bot.catalogue.parsecache import ParseCache
+
+    directory = tmp_path / "cache"
+    load_catalogue(content_copy, ParseCache(directory))
+    _plant(content_copy, "topics.yaml", "  - id: digital-skills", "  - id: digital-skill")
+    _, problems = check_catalogue(content_copy, ParseCache(directory))
+    offer_problems = [p for p in problems if "unknown topic 'digital-skills'" in p.message]
+    assert offer_problems and all(p.line > 1 for p in offer_problems)

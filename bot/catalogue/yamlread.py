@@ -9,7 +9,7 @@ wrong and exact about where:
 * An empty value, `~` or `null` (unquoted) means "not set".
 * Duplicate keys are an error (plain YAML silently keeps the last one).
 * Files over MAX_BYTES, and alias expansion beyond MAX_NODES ("billion laughs"), are refused.
-* Every value's line is remembered by its path, so later errors can point at file and line.
+* Every value's line can be found from its path, so later errors point at file and line.
 """
 
 from __future__ import annotations
@@ -45,12 +45,23 @@ class YamlProblem(Exception):
     hint: str
 
 
-@dataclass(frozen=True)
 class Document:
-    """A parsed file: plain data (dicts, lists, str, None), and its nodes for finding lines."""
+    """A parsed file: plain data (dicts, lists, str, None), and its nodes for finding lines.
 
-    data: Any
-    root: Node | None = None
+    The nodes are composed again from the text only when a line is asked for, i.e. when a
+    problem is reported; a clean catalogue (or one read from the parse cache) never needs them.
+    """
+
+    def __init__(self, data: Any, text: str = "", root: Node | None = None):
+        self.data = data
+        self.text = text
+        self._root = root
+
+    @property
+    def root(self) -> Node | None:
+        if self._root is None and self.text:
+            self._root = yaml.compose(self.text, Loader=_LOADER)
+        return self._root
 
     def line_of(self, path: Path) -> int:
         """The line of the deepest node along `path` (the parent's line for a missing key).
@@ -110,9 +121,9 @@ def read_yaml(text: str) -> Document:
         raise YamlProblem(1, "not valid YAML: " + str(err).splitlines()[0],
                           "one file holds one document: remove extra '---' lines") from None
     if root is None:
-        return Document(None)
+        return Document(None, text)
     budget = [MAX_NODES]
-    return Document(_plain(root, 0, budget), root)
+    return Document(_plain(root, 0, budget), text, root)
 
 
 def _plain(node: Node, depth: int, budget: list[int]) -> Any:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -32,13 +33,15 @@ from bot.i18n import Lang, negotiate
 from bot.matching import PhraseIndex, TopicMatcher, guess_language, normalise
 from bot.messages import Choice, Choices, Inbound, OfferCard, Offers, Output, Text, UnmetNeed
 
+#: Topics shown as buttons at most (a phone screen); the others are found by free text.
+MENU_TOPICS = 16
 #: Offers shown at once; "more" shows the next page.
 PAGE = 5
 #: Only this much of a message is read; the rest of a 10,000-character paste is ignored.
 MAX_READ = 500
 #: After this many messages in a row that were not understood, point to counselling.
 MISSES_BEFORE_HELP = 2
-#: Offer cards kept ready (offer x language x day); the cache is simply emptied when full.
+#: Offer cards kept ready (offer x language x day), least recently shown dropped first.
 FACTS_CACHE_SIZE = 50_000
 #: A typed answer must match an option at least this well.
 OPTION_CONFIDENT = 0.8
@@ -92,7 +95,11 @@ class Engine:
         self.vocabulary = Vocabulary.build(languages.values())
         self.topics = TopicMatcher(catalogue)
         self.selection = Selection(catalogue)
-        self._facts_cache: dict[tuple[str, str, date], tuple[str, tuple[str, ...]]] = {}
+        #: The topics offered as buttons: the first ones of topics.yaml. A state-wide catalogue
+        #: may have hundreds; the rest are found by writing.
+        self._menu = tuple(catalogue.topics.values())[:MENU_TOPICS]
+        self._facts_cache: OrderedDict[tuple[str, str, date], tuple[str, tuple[str, ...]]] = (
+            OrderedDict())
         self._option_index = {q.id: self._build_option_index(q) for q in catalogue.questions}
         self._language_index = PhraseIndex(
             (name, code)
@@ -276,7 +283,7 @@ class Engine:
     def _topic_choices(self, state: State) -> Choices:
         t = self.lang(state)
         options = tuple(Choice(f"topic:{topic.id}", pick(topic.name, t.code))
-                        for topic in self.catalogue.topics.values())
+                        for topic in self._menu)
         return Choices(t._("What are you looking for? Tap a topic or write in your own words."),
                        options)
 
@@ -287,10 +294,8 @@ class Engine:
                 return self._topic_chosen(state, topic_id, today)
             return self._stale(state, today)
         n = _number(text)
-        if n is not None:
-            topics = list(self.catalogue.topics)
-            if 1 <= n <= len(topics):
-                return self._topic_chosen(state, topics[n - 1], today)
+        if n is not None and 1 <= n <= len(self._menu):
+            return self._topic_chosen(state, self._menu[n - 1].id, today)
         return self._free_text_topic(state, text, today)
 
     def _free_text_topic(self, state: State, text: str, today: date) -> _Turn:
@@ -442,19 +447,15 @@ class Engine:
 
     # -- results ----------------------------------------------------------------------------
 
-    def _ranked(self, state: State, today: date) -> list[Offer]:
-        assert state.topic
-        mask = self._candidates(state, today)
-        return self.selection.ranked(state.topic, state.answers, mask, today)
-
     def _results(self, turn: _Turn, today: date) -> _Turn:
         state = turn.state
         assert state is not None and state.topic
         t = self.lang(state)
-        offers = self._ranked(state, today)
+        mask = self._candidates(state, today)
+        total = mask.bit_count()
         topic_name = (pick(self.catalogue.topics[state.topic].name, t.code)
                       if state.topic in self.catalogue.topics else "")
-        if not offers:
+        if not total:
             turn = turn.say(
                 UnmetNeed(state.topic, t.code, "results"),
                 Text(t._("I am sorry: I found no offer for \u201c{topic}\u201d that fits your "
@@ -462,9 +463,9 @@ class Engine:
                          "for free:", topic=topic_name)),
                 self._fallback_cards(state, today))
             return self._prompt(turn, today)
-        page = offers[state.shown: state.shown + PAGE]
+        page = self.selection.page(state.topic, state.answers, mask, today, state.shown, PAGE)
         intro = (t.n_("I found {n} offer for \u201c{topic}\u201d:",
-                      "I found {n} offers for \u201c{topic}\u201d:", len(offers), topic=topic_name)
+                      "I found {n} offers for \u201c{topic}\u201d:", total, topic=topic_name)
                  if state.shown == 0 else t._("More offers:"))
         cards = tuple(self._card(o, state, t, today) for o in page)
         new = replace(state, shown=state.shown + len(page))
@@ -485,6 +486,7 @@ class Engine:
         key = (offer.id, t.code, today)
         cached = self._facts_cache.get(key)
         if cached is not None:
+            self._facts_cache.move_to_end(key)
             return cached
         lines: list[str] = []
         address, district = offer.where
@@ -509,9 +511,9 @@ class Engine:
         if offer.url:
             lines.append(t._("Website: {url}", url=offer.url))
         facts = (t.finish(pick(offer.title, t.code)), tuple(t.finish(x) for x in lines))
-        if len(self._facts_cache) >= FACTS_CACHE_SIZE:
-            self._facts_cache.clear()
         self._facts_cache[key] = facts
+        if len(self._facts_cache) > FACTS_CACHE_SIZE:
+            self._facts_cache.popitem(last=False)  # the card shown least recently
         return facts
 
     def _why(self, offer: Offer, state: State, t: Lang) -> str:

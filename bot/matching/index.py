@@ -31,6 +31,8 @@ MAX_QUERY_CHARS = 500
 MAX_QUERY_TOKENS = 40
 #: Query words whose similar vocabulary is remembered; emptied when full.
 SIMILAR_CACHE_SIZE = 20_000
+#: Fuzzy matching compares words whose lengths differ by at most this much.
+LENGTH_SLACK = 2
 #: Words sharing their first STEM_LENGTH letters (and most of the shorter one) are one word.
 STEM_LENGTH = 6
 FILLER_WEIGHT = 0.15
@@ -86,9 +88,18 @@ class PhraseIndex(Generic[K]):
         self._vocabulary = list(self._by_token)
         self._similar_cache: dict[str, dict[str, float]] = {}
         self._by_stem: dict[str, list[str]] = defaultdict(list)
+        # Fuzzy candidates by shape: same first, second or last letter, similar length. A
+        # query word is compared with these few words instead of the whole vocabulary, which
+        # keeps matching fast however large the catalogue; the price is that a word with typos
+        # in its first two letters and its last one is not recognised.
+        self._by_shape: dict[tuple[int, str, int], list[str]] = defaultdict(list)
         for word in self._vocabulary:
             if len(word) >= STEM_LENGTH:
                 self._by_stem[word[:STEM_LENGTH]].append(word)
+            if len(word) >= MIN_FUZZY_LENGTH:
+                self._by_shape[(0, word[0], len(word))].append(word)
+                self._by_shape[(1, word[1], len(word))].append(word)
+                self._by_shape[(-1, word[-1], len(word))].append(word)
 
     def __len__(self) -> int:
         return len(self._phrases)
@@ -108,8 +119,13 @@ class PhraseIndex(Generic[K]):
         if token in self._by_token:
             found[token] = 100.0
         if len(token) >= MIN_FUZZY_LENGTH:
+            shaped: list[str] = []
+            for length in range(len(token) - LENGTH_SLACK, len(token) + LENGTH_SLACK + 1):
+                shaped += self._by_shape.get((0, token[0], length), ())
+                shaped += self._by_shape.get((1, token[1], length), ())
+                shaped += self._by_shape.get((-1, token[-1], length), ())
             for word, score, _ in process.extract(
-                token, self._vocabulary, scorer=fuzz.ratio,
+                token, shaped, scorer=fuzz.ratio,
                 score_cutoff=min(_token_cutoff(token), 90.0), limit=None,
             ):
                 if score >= _token_cutoff(word) and score > found.get(word, 0.0):
