@@ -6,7 +6,7 @@ Run it with `python3 dev.py bench` (installs the bench extra, then runs this fil
 For each size it generates a synthetic catalogue on disk from the bundled one: the real offers
 copied with new ids across all 40 Stadtteile, the real translations copied with them (so every
 language of content/translations/ is present), and extra synthetic topics with pronounceable
-nonsense names and synonyms in every script, one per 40 offers (a state-wide catalogue has
+nonsense names and synonyms in every script, one per 100 offers (a state-wide catalogue has
 more, narrower topics; these also act as distractors for the matcher). Then it measures, in
 one process:
 
@@ -53,6 +53,8 @@ from bot.store import MemoryStore, SqliteStore  # noqa: E402
 CONTENT = ROOT / "content"
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 NAIVE_CONFIDENT = 86.0  # WRatio score the naive baseline needs to claim a topic
+#: A state-wide catalogue has more, narrower topics than a city: one per this many offers.
+OFFERS_PER_TOPIC = 100
 SCRIPTS = {  # letters that synthetic words are drawn from, per script
     "latin": "abcdefghijklmnopqrstuvwxyz",
     "arabic": "ابتثجحخدذرزسشصضطظعغفقكلمنهوي",
@@ -90,7 +92,7 @@ def generate(target: Path, offers: int, seed: int = 7) -> None:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         originals += [(data["provider"], offer) for offer in data["offers"]]
 
-    extra_topics = max(0, offers // 40 - len(topics["topics"]))
+    extra_topics = max(0, offers // OFFERS_PER_TOPIC - len(topics["topics"]))
     synthetic_ids = [f"synthetic-{k}" for k in range(extra_topics)]
     for tid in synthetic_ids:
         topics["topics"].append({

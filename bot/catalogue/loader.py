@@ -11,7 +11,7 @@ import difflib
 import gc
 import re
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from functools import cache
 from dataclasses import dataclass, fields, is_dataclass
 from datetime import date
 from pathlib import Path
@@ -30,7 +30,7 @@ from bot.catalogue.model import (
     TranslationFile,
 )
 from bot.catalogue.parsecache import ParseCache
-from bot.catalogue.translations import MainDocs, Translation, merge_translations
+from bot.catalogue.translations import Targets, Translation, merge_translations
 from bot.catalogue.yamlread import Document, YamlProblem, read_yaml
 
 T = TypeVar("T")
@@ -168,18 +168,19 @@ class _Reader:
         """The file's plain data, or None (with problems reported) if it cannot be read."""
         try:
             content = path.read_bytes()
-            text = content.decode("utf-8").removeprefix("\ufeff")
         except FileNotFoundError:
             self.add(path, 1, "the file is missing", f"create {path.name} (see docs/content.md)")
             return None
-        except UnicodeDecodeError:
-            self.add(path, 1, "the file is not UTF-8 text", "save it with the encoding UTF-8")
-            return None
         key = self.cache.key(content)
         cached = self.cache.get(key)
-        if cached is not None:
-            doc = Document(cached, text)
+        if cached is not None:  # these very bytes were read before: valid UTF-8 and YAML
+            doc = Document(cached, content)
         else:
+            try:
+                text = content.decode("utf-8").removeprefix("\ufeff")
+            except UnicodeDecodeError:
+                self.add(path, 1, "the file is not UTF-8 text", "save it with the encoding UTF-8")
+                return None
             try:
                 doc = read_yaml(text)
             except YamlProblem as err:
@@ -196,7 +197,7 @@ class _Reader:
         if doc is None:
             return None
         try:
-            return TypeAdapter(shape).validate_python(doc.data)
+            return _adapter(shape).validate_python(doc.data)
         except ValidationError as err:
             for error in _without_echoes(err.errors()):
                 loc = tuple(p for p in error["loc"] if p != "[key]")
@@ -208,6 +209,12 @@ class _Reader:
         doc = self.read(path)
         value = self.validate(path, doc, shape)
         return (value, doc) if value is not None and doc is not None else None
+
+
+@cache
+def _adapter(shape: type[T]) -> TypeAdapter[T]:
+    """One validator per file shape, built once (building one costs more than using it)."""
+    return TypeAdapter(shape)
 
 
 def _without_echoes(errors: list[Any]) -> list[Any]:
@@ -245,23 +252,20 @@ def _suggest(word: str, choices: Iterable[str]) -> str:
     return f"did you mean {close[0]!r}?" if close else ""
 
 
-def _inherit_from_provider(doc: Document | None) -> None:
-    """Give each offer its file's provider and sources (unless it names its own) before
-    validation, so every offer is validated and built exactly once."""
-    data = doc.data if doc else None
-    if not isinstance(data, dict) or not isinstance(data.get("offers"), list):
-        return
-    for offer in data["offers"]:
-        if isinstance(offer, dict):
-            if "provider" not in offer and "provider" in data:
-                offer["provider"] = data["provider"]
-            if "sources" not in offer and "sources" in data:
-                offer["sources"] = data["sources"]
+def _inherit(offer: Offer, offers_file: OffersFile) -> Offer:
+    """The offer with its file's provider and sources unless it names its own.
+
+    Set on the freshly validated object (not through dataclasses.replace, which would validate
+    every offer a second time): the file's provider was validated once, for all its offers.
+    """
+    if offer.provider is None:
+        object.__setattr__(offer, "provider", offers_file.provider)
+    if not offer.sources:
+        object.__setattr__(offer, "sources", offers_file.sources)
+    return offer
 
 
-def _merge_translations(reader: _Reader, root: Path, main_paths: dict[str, Path],
-                        main_docs: dict[str, Document | None],
-                        offer_docs: list[tuple[Path, Document | None]]) -> None:
+def _read_translations(reader: _Reader, root: Path) -> list[Translation]:
     translations: list[Translation] = []
     folder = root / TRANSLATIONS_DIR
     # translations/fa.yaml, or for large catalogues any number of files in translations/fa/
@@ -275,31 +279,16 @@ def _merge_translations(reader: _Reader, root: Path, main_paths: dict[str, Path]
         parsed = reader.parse(path, TranslationFile)
         if parsed:
             translations.append(Translation(lang, path, parsed[0], parsed[1]))
-
-    def main(name: str) -> tuple[Path, Document] | None:
-        doc = main_docs[name]
-        return (main_paths[name], doc) if doc is not None else None
-
-    merge_translations(
-        translations,
-        MainDocs(main(CATALOGUE_FILE), main(TOPICS_FILE), main(QUESTIONS_FILE),
-                 [(p, d) for p, d in offer_docs if d is not None]),
-        reader.add,
-    )
+    return translations
 
 
-@contextmanager
-def _without_cyclic_gc() -> Iterator[None]:
-    """Loading creates millions of objects and no cycles; the cyclic garbage collector would
-    walk the growing heap again and again (a large catalogue loads three times faster without).
-    Afterwards the catalogue is moved out of the collector's sight for good (gc.freeze)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+def _ids(doc: Document | None, key: str) -> frozenset[str]:
+    """Every id written in a main file's list `key`, valid or not."""
+    items = doc.data.get(key) if doc is not None else None
+    if not isinstance(items, list):
+        return frozenset()
+    return frozenset(item["id"] for item in items
+                     if isinstance(item, dict) and isinstance(item.get("id"), str))
 
 
 def check_catalogue(root: Path | str, cache: ParseCache | None = None
@@ -308,11 +297,21 @@ def check_catalogue(root: Path | str, cache: ParseCache | None = None
 
     `cache` remembers parsed files by content (see parsecache.py); without one, every file
     is parsed.
+
+    Loading creates millions of objects and no reference cycles, so the cyclic garbage
+    collector is paused meanwhile (it would walk the growing heap again and again: a large
+    catalogue loads three times faster), and the new catalogue is then moved out of its sight
+    for good (gc.freeze): it lives until the next reload, and is freed by reference counting.
     """
-    with _without_cyclic_gc():
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
         catalogue, problems = _check(Path(root), cache or ParseCache())
-    if catalogue is not None:
-        gc.freeze()
+        if catalogue is not None:
+            gc.freeze()
+    finally:
+        if enabled:
+            gc.enable()
     return catalogue, problems
 
 
@@ -330,7 +329,7 @@ def _check(root: Path, cache: ParseCache) -> tuple[Catalogue | None, tuple[Probl
         reader.add(root / OFFERS_DIR, 1, "there are no offer files",
                    "add at least one offers/<provider>.yaml")
     offer_docs = [(p, reader.read(p)) for p in offer_paths]
-    _merge_translations(reader, root, main_paths, main_docs, offer_docs)
+    translations = _read_translations(reader, root)
 
     def validated(name: str, shape: type[T]) -> tuple[T, Document] | None:
         doc = main_docs[name]
@@ -342,7 +341,6 @@ def _check(root: Path, cache: ParseCache) -> tuple[Catalogue | None, tuple[Probl
     questions_read = validated(QUESTIONS_FILE, QuestionsFile)
     offer_reads = []
     for path, doc in offer_docs:
-        _inherit_from_provider(doc)
         value = reader.validate(path, doc, OffersFile)
         offer_reads.append((path, (value, doc) if value is not None and doc else None))
 
@@ -409,7 +407,17 @@ def _check(root: Path, cache: ParseCache) -> tuple[Catalogue | None, tuple[Probl
                 reader.add(path, doc.line_of((*base, "ends")),
                            "the offer ends before its last start date", "check the dates")
             offer_places.append((offer.id, (path, doc, (*base, "id"))))
-            offers.append(offer)
+            offers.append(_inherit(offer, offers_file))
+    merge_translations(translations, Targets(
+        meta=meta_read[0] if meta_read else None,
+        topics={t.id: t for t in topics_read[0].topics} if topics_read else {},
+        questions={q.id: q for q in questions_read[0].questions} if questions_read else {},
+        offers={o.id: (f"offers/{p.name}", o) for o, (p, _, _) in
+                zip(offers, (place for _, place in offer_places))},
+        known_topics=_ids(main_docs[TOPICS_FILE], "topics"),
+        known_questions=_ids(main_docs[QUESTIONS_FILE], "questions"),
+        known_offers=frozenset().union(*(_ids(d, "offers") for _, d in offer_docs)),
+    ), reader.add)
     for key, (path, doc, loc) in _duplicates(offer_places):
         reader.add(path, doc.line_of(loc), f"the offer id {key!r} is used twice",
                    "every offer needs its own id, across all files")

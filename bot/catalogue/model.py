@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from datetime import date
 from typing import Annotated, Literal
+
+from typing_extensions import TypedDict
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, model_validator
@@ -223,47 +225,48 @@ class Meta:
 # The shapes of the files in content/: what the loader validates, what the schema describes.
 
 # Translations: content/translations/<lang>.yaml holds one language's texts for every topic,
-# question and offer, keyed by id, so translators work on one file per language.
+# question and offer, keyed by id, so translators work on one file per language. These are
+# validated into plain dicts (TypedDict): they are only copied into the texts above.
 
-@dataclass(frozen=True, config=_CONFIG)
-class TopicText:
-    name: Text | None = None
-    synonyms: tuple[Text, ...] = ()
-
-
-@dataclass(frozen=True, config=_CONFIG)
-class OptionText:
-    label: Text | None = None
-    synonyms: tuple[Text, ...] = ()
+class TopicText(TypedDict, total=False):
+    __pydantic_config__ = _CONFIG  # type: ignore[misc]
+    name: Text
+    synonyms: tuple[Text, ...]
 
 
-@dataclass(frozen=True, config=_CONFIG)
-class QuestionText:
-    text: Text | None = None
-    options: dict[Id, OptionText] = Field(default_factory=dict)
+class OptionText(TypedDict, total=False):
+    __pydantic_config__ = _CONFIG  # type: ignore[misc]
+    label: Text
+    synonyms: tuple[Text, ...]
 
 
-@dataclass(frozen=True, config=_CONFIG)
-class OfferText:
-    title: Text | None = None
-    description: Text | None = None
-    eligibility: Text | None = None
-    cost_note: Text | None = None
-    bring: tuple[Text, ...] = ()
+class QuestionText(TypedDict, total=False):
+    __pydantic_config__ = _CONFIG  # type: ignore[misc]
+    text: Text
+    options: dict[Id, OptionText]
 
 
-@dataclass(frozen=True, config=_CONFIG)
-class CatalogueText:
-    name: Text | None = None
-    notice: Text | None = None
+class OfferText(TypedDict, total=False):
+    __pydantic_config__ = _CONFIG  # type: ignore[misc]
+    title: Text
+    description: Text
+    eligibility: Text
+    cost_note: Text
+    bring: tuple[Text, ...]
 
 
-@dataclass(frozen=True, config=_CONFIG)
-class TranslationFile:
-    catalogue: CatalogueText = CatalogueText()
-    topics: dict[Id, TopicText] = Field(default_factory=dict)
-    questions: dict[Id, QuestionText] = Field(default_factory=dict)
-    offers: dict[Id, OfferText] = Field(default_factory=dict)
+class CatalogueText(TypedDict, total=False):
+    __pydantic_config__ = _CONFIG  # type: ignore[misc]
+    name: Text
+    notice: Text
+
+
+class TranslationFile(TypedDict, total=False):
+    __pydantic_config__ = _CONFIG  # type: ignore[misc]
+    catalogue: CatalogueText
+    topics: dict[Id, TopicText]
+    questions: dict[Id, QuestionText]
+    offers: dict[Id, OfferText]
 
 
 @dataclass(frozen=True, config=_CONFIG)

@@ -52,15 +52,18 @@ class Document:
     problem is reported; a clean catalogue (or one read from the parse cache) never needs them.
     """
 
-    def __init__(self, data: Any, text: str = "", root: Node | None = None):
+    def __init__(self, data: Any, text: str | bytes = "", root: Node | None = None):
         self.data = data
-        self.text = text
+        self._text = text  # bytes until a line is needed (from the parse cache)
         self._root = root
 
     @property
     def root(self) -> Node | None:
-        if self._root is None and self.text:
-            self._root = yaml.compose(self.text, Loader=_LOADER)
+        if self._root is None and self._text:
+            text = self._text
+            if isinstance(text, bytes):
+                text = text.decode("utf-8").removeprefix("\ufeff")
+            self._root = yaml.compose(text, Loader=_LOADER)
         return self._root
 
     def line_of(self, path: Path) -> int:

@@ -28,19 +28,19 @@ def _mask(indices: Iterable[int]) -> int:
     return int.from_bytes(bits, "little")
 
 
-def _mask_where(offers: Sequence[Offer], test: Callable[[Offer], bool],
-                signature: Callable[[Offer], Hashable]) -> int:
-    """Offers passing `test`, evaluated once per distinct `signature` (offers share them)."""
-    verdicts: dict[Hashable, bool] = {}
-    chosen = []
+def _groups(offers: Sequence[Offer], signature: Callable[[Offer], Hashable]
+            ) -> list[tuple[Offer, list[int]]]:
+    """Offers grouped by what a test looks at: one representative and the members' positions.
+    Thousands of offers share a handful of audiences and forty districts."""
+    groups: dict[Hashable, tuple[Offer, list[int]]] = {}
     for i, offer in enumerate(offers):
-        key = signature(offer)
-        verdict = verdicts.get(key)
-        if verdict is None:
-            verdict = verdicts[key] = test(offer)
-        if verdict:
-            chosen.append(i)
-    return _mask(chosen)
+        groups.setdefault(signature(offer), (offer, []))[1].append(i)
+    return list(groups.values())
+
+
+def _mask_where(groups: list[tuple[Offer, list[int]]], test: Callable[[Offer], bool]) -> int:
+    """Offers passing `test`, evaluated once per group."""
+    return _mask(i for offer, members in groups if test(offer) for i in members)
 
 
 def _audience(offer: Offer) -> Hashable:
@@ -77,14 +77,14 @@ class Selection:
         everything = (1 << len(offers)) - 1
         self._keeps: dict[tuple[str, str], int] = {}
         self._likes: dict[tuple[str, str], int] = {}
+        audiences, districts = _groups(offers, _audience), _groups(offers, _district)
         for question in catalogue.questions:
             for option in question.options:
                 key = (question.id, option.id)
                 flt, prefer = option.filter, option.prefer
-                self._keeps[key] = (_mask_where(offers, flt.keeps, _audience)
-                                    if flt else everything)
+                self._keeps[key] = _mask_where(audiences, flt.keeps) if flt else everything
                 if prefer:
-                    self._likes[key] = _mask_where(offers, prefer.likes, _district)
+                    self._likes[key] = _mask_where(districts, prefer.likes)
         self.visible = lru_cache(maxsize=4)(self._visible)
         self.order = lru_cache(maxsize=4 * max(1, len(catalogue.topics)))(self._order)
 

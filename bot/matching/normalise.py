@@ -61,9 +61,15 @@ def _strip_clitic(token: str) -> str:
     return token
 
 
+_ASCII = str.maketrans({chr(c): (chr(c).lower() if chr(c).isalnum() else " ")
+                        for c in range(128)})
+
+
 @lru_cache(maxsize=8192)
 def normalise(text: str) -> str:
     """Lower-case, variant-free, diacritic-free text with single spaces between tokens."""
+    if text.isascii():  # most synonyms and many queries: nothing to fold but case and marks
+        return " ".join(text.translate(_ASCII).split())
     text = unicodedata.normalize("NFKC", text).translate(_LETTERS).casefold()
     text = unicodedata.normalize("NFD", text).translate(_FOLD)
     text = unicodedata.normalize("NFC", text)
