@@ -155,3 +155,12 @@ def test_a_typed_out_label_wins_over_the_number_in_it(engine: Engine) -> None:
     dialogue = _at_age_question(engine)
     dialogue.send("Young child (under 6)")
     assert dialogue.state.answer("age") == "child-0-5"
+
+
+def test_state_evolve_is_replace() -> None:
+    state = State(step="question", lang="ar", topic="school", answers=(("age", "teen-12-17"),))
+    assert state.evolve(step="results", shown=5) == State(
+        step="results", lang="ar", topic="school", answers=(("age", "teen-12-17"),), shown=5)
+    assert state.step == "question", "the original is untouched"
+    with pytest.raises(TypeError):
+        state.evolve(stpe="results")

@@ -18,6 +18,7 @@ class Catalogue:
     offers: tuple[Offer, ...]
     _by_topic: Mapping[str, tuple[Offer, ...]] = field(init=False, repr=False, compare=False)
     _by_id: Mapping[str, Offer] = field(init=False, repr=False, compare=False)
+    _questions: Mapping[str, Question] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         by_topic: dict[str, list[Offer]] = {tid: [] for tid in self.topics}
@@ -28,6 +29,8 @@ class Catalogue:
         object.__setattr__(self, "_by_topic",
                            MappingProxyType({k: tuple(v) for k, v in by_topic.items()}))
         object.__setattr__(self, "_by_id", MappingProxyType({o.id: o for o in self.offers}))
+        object.__setattr__(self, "_questions",
+                           MappingProxyType({q.id: q for q in self.questions}))
 
     def offers_for(self, topic_id: str, today: date) -> tuple[Offer, ...]:
         """The visible offers of a topic, those naming it first ranked first."""
@@ -39,4 +42,4 @@ class Catalogue:
         return self._by_id.get(offer_id)
 
     def question(self, question_id: str) -> Question | None:
-        return next((q for q in self.questions if q.id == question_id), None)
+        return self._questions.get(question_id)

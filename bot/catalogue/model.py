@@ -204,7 +204,10 @@ class Question:
     topics: tuple[Id, ...] | None = None
 
     def option(self, option_id: str) -> Option | None:
-        return next((o for o in self.options if o.id == option_id), None)
+        for option in self.options:  # a handful: a loop beats building a dict
+            if option.id == option_id:
+                return option
+        return None
 
     def applies_to(self, topic_id: str) -> bool:
         return self.topics is None or topic_id in self.topics

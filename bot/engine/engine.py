@@ -20,12 +20,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from bot.catalogue import Catalogue
-from bot.catalogue.model import Offer, Question, pick
+from bot.catalogue.model import Offer, Option, Question, pick
 from bot.engine.selection import Selection
 from bot.engine.state import State
 from bot.engine.vocabulary import BACK, FORGET, HELP, LANGUAGE, RESTART, Vocabulary
@@ -98,6 +98,7 @@ class Engine:
         #: The topics offered as buttons: the first ones of topics.yaml. A state-wide catalogue
         #: may have hundreds; the rest are found by writing.
         self._menu = tuple(catalogue.topics.values())[:MENU_TOPICS]
+        self._prompts: dict[tuple[str, ...], Choices] = {}
         self._facts_cache: OrderedDict[tuple[str, str, date], tuple[str, tuple[str, ...]]] = (
             OrderedDict())
         self._option_index = {q.id: self._build_option_index(q) for q in catalogue.questions}
@@ -180,7 +181,7 @@ class Engine:
                           suggested=state.suggested)
             return self._prompt(_Turn(fresh), today)
         if command == "language":
-            return self._prompt(_Turn(replace(state, step="language",
+            return self._prompt(_Turn(state.evolve(step="language",
                                               suggested=state.lang or state.suggested)), today)
         if command == "help":
             return self._prompt(_Turn(state).say(Text(self._help(t))), today)
@@ -202,12 +203,12 @@ class Engine:
     def _back(self, state: State, today: date) -> _Turn:
         if state.step in {"question", "results"} and state.answers:
             *rest, (question_id, _) = state.answers
-            back = replace(state, step="question", question=question_id,
+            back = state.evolve(step="question", question=question_id,
                            answers=tuple(rest), shown=0)
         elif state.step in {"question", "results", "clarify"}:
-            back = replace(state, step="topic", topic=None, close=(), question=None, shown=0)
+            back = state.evolve(step="topic", topic=None, close=(), question=None, shown=0)
         else:
-            back = replace(state, step="language", suggested=state.lang or state.suggested)
+            back = state.evolve(step="language", suggested=state.lang or state.suggested)
         return self._prompt(_Turn(back), today)
 
     # -- language -------------------------------------------------------------------------
@@ -219,11 +220,21 @@ class Engine:
         suggested = (negotiate(inbound.locale_hint, self.languages)
                      or negotiate(guess_language(text), self.languages))
         topic = self.topics.match(text).best if text else None
-        fresh = replace(state, step="language", suggested=suggested, topic=topic)
+        fresh = state.evolve(step="language", suggested=suggested, topic=topic)
         return self._prompt(_Turn(fresh), today)
 
+    def _memo(self, key: tuple[str, ...], build: Callable[[], Choices]) -> Choices:
+        """Prompts that depend only on ids and the language are built once per catalogue."""
+        found = self._prompts.get(key)
+        if found is None:
+            found = self._prompts[key] = build()
+        return found
+
     def _language_choices(self, state: State) -> Choices:
-        suggested = state.suggested
+        return self._memo(("language", state.suggested or ""),
+                          lambda: self._build_language_choices(state.suggested))
+
+    def _build_language_choices(self, suggested: str | None) -> Choices:
         codes = sorted(self.languages, key=lambda c: (c != suggested, self.languages[c].name))
         options = tuple(Choice(f"lang:{c}", self.languages[c].name) for c in codes)
         if suggested:
@@ -253,14 +264,14 @@ class Engine:
                 # Someone who writes in a language instead of naming it: take that language,
                 # and what they asked for.
                 chosen = negotiate(guess_language(text), self.languages)
-                state = replace(state, topic=self.topics.match(text).best or state.topic)
+                state = state.evolve(topic=self.topics.match(text).best or state.topic)
         if chosen is None:
             t = self.lang(state)
             return self._prompt(_Turn(state).say(Text(t._(
                 "Sorry, I did not understand which language you mean. "
                 "Please tap one of the languages."))), today)
         first_time = state.lang is None
-        new = replace(state, lang=chosen, suggested=None, misses=0)
+        new = state.evolve(lang=chosen, suggested=None, misses=0)
         turn = _Turn(new)
         t = self.languages[chosen]
         if first_time:
@@ -276,12 +287,15 @@ class Engine:
         if new.topic in self.catalogue.topics:
             # A topic named in the first message, or the search before a language change.
             return self._advance(turn, today)
-        return self._prompt(_Turn(replace(new, step="topic", topic=None), turn.outputs), today)
+        return self._prompt(_Turn(new.evolve(step="topic", topic=None), turn.outputs), today)
 
     # -- topic ----------------------------------------------------------------------------
 
     def _topic_choices(self, state: State) -> Choices:
         t = self.lang(state)
+        return self._memo(("topic", t.code), lambda: self._build_topic_choices(t))
+
+    def _build_topic_choices(self, t: Lang) -> Choices:
         options = tuple(Choice(f"topic:{topic.id}", pick(topic.name, t.code))
                         for topic in self._menu)
         return Choices(t._("What are you looking for? Tap a topic or write in your own words."),
@@ -304,19 +318,19 @@ class Engine:
         if len(close) == 1:
             return self._topic_chosen(state, close[0], today)
         if len(close) > 1:
-            return self._prompt(_Turn(replace(state, step="clarify", close=close[:3],
+            return self._prompt(_Turn(state.evolve(step="clarify", close=close[:3],
                                               misses=0)), today)
         return self._not_understood(state, today, "topic")
 
     def _not_understood(self, state: State, today: date, where: str) -> _Turn:
         t = self.lang(state)
         misses = state.misses + 1
-        turn = _Turn(replace(state, misses=misses))
+        turn = _Turn(state.evolve(misses=misses))
         if misses < MISSES_BEFORE_HELP:
             return self._prompt(turn.say(Text(t._(
                 "Sorry, I did not understand that. Could you say it in other words, "
                 "or tap one of the options?"))), today)
-        turn = _Turn(replace(state, misses=0)).say(
+        turn = _Turn(state.evolve(misses=0)).say(
             UnmetNeed("unknown" if where == "topic" else (state.topic or "unknown"),
                       t.code, where),
             Text(t._("I am sorry, I still do not understand. The migration counselling "
@@ -339,7 +353,7 @@ class Engine:
         elif (n := _number(text)) is not None and 1 <= n <= len(options):
             picked = options[n - 1].id
         if picked == "topic:other" or (picked is None and normalise(text) in self.vocabulary.no):
-            return self._prompt(_Turn(replace(state, step="topic", close=())), today)
+            return self._prompt(_Turn(state.evolve(step="topic", close=())), today)
         if picked:
             return self._topic_chosen(state, picked.removeprefix("topic:"), today)
         match = self.topics.match(text)
@@ -357,7 +371,7 @@ class Engine:
 
     def _topic_chosen(self, state: State, topic_id: str, today: date,
                       outputs: Sequence[Output] = ()) -> _Turn:
-        new = replace(state, topic=topic_id, close=(), question=None, shown=0, misses=0)
+        new = state.evolve(topic=topic_id, close=(), question=None, shown=0, misses=0)
         return self._advance(_Turn(new, tuple(outputs)), today)
 
     # -- questions --------------------------------------------------------------------------
@@ -383,38 +397,40 @@ class Engine:
         assert turn.state is not None
         question = self._next_question(turn.state, today)
         if question:
-            new = replace(turn.state, step="question", question=question.id)
+            new = turn.state.evolve(step="question", question=question.id)
         else:
-            new = replace(turn.state, step="results", question=None, shown=0)
+            new = turn.state.evolve(step="results", question=None, shown=0)
             return self._results(_Turn(new, turn.outputs), today)
         return self._prompt(_Turn(new, turn.outputs), today)
 
     def _question_choices(self, state: State, question: Question) -> Choices:
         t = self.lang(state)
-        options = tuple(Choice(f"a:{question.id}:{o.id}", pick(o.label, t.code))
-                        for o in question.options)
-        return Choices(pick(question.text, t.code), options)
+
+        def build() -> Choices:
+            options = tuple(Choice(f"a:{question.id}:{o.id}", pick(o.label, t.code))
+                            for o in question.options)
+            return Choices(pick(question.text, t.code), options)
+
+        return self._memo(("question", question.id, t.code), build)
 
     def _on_question(self, state: State, inbound: Inbound, text: str, today: date) -> _Turn:
         question = self.catalogue.question(state.question or "")
         if question is None or not state.topic:
             # The question disappeared in a catalogue reload: carry on with what is left.
-            return self._advance(_Turn(replace(state, question=None)), today)
+            return self._advance(_Turn(state.evolve(question=None)), today)
         option_id = self._resolve_option(question, inbound, text)
         if option_id == "stale":
             return self._stale(state, today)
         if option_id:
-            return self._advance(_Turn(replace(state.with_answer(question.id, option_id),
-                                               misses=0)), today)
+            return self._advance(_Turn(state.with_answer(question.id, option_id).evolve(misses=0)), today)
         switched = self.topics.match(text).close if text else ()
         if len(switched) == 1 and switched[0] != state.topic:
             return self._topic_chosen(state, switched[0], today)
         t = self.lang(state)
         if state.misses + 1 >= MISSES_BEFORE_HELP:
             # Do not trap anyone in a question: skip it and show what we have.
-            return self._advance(_Turn(replace(state.with_answer(question.id, "-"),
-                                               misses=0)), today)
-        return self._prompt(_Turn(replace(state, misses=state.misses + 1)).say(Text(t._(
+            return self._advance(_Turn(state.with_answer(question.id, "-").evolve(misses=0)), today)
+        return self._prompt(_Turn(state.evolve(misses=state.misses + 1)).say(Text(t._(
             "Sorry, I did not understand that answer. Please tap one of the options "
             "or write its number."))), today)
 
@@ -467,18 +483,23 @@ class Engine:
         intro = (t.n_("I found {n} offer for \u201c{topic}\u201d:",
                       "I found {n} offers for \u201c{topic}\u201d:", total, topic=topic_name)
                  if state.shown == 0 else t._("More offers:"))
-        cards = tuple(self._card(o, state, t, today) for o in page)
-        new = replace(state, shown=state.shown + len(page))
+        answered = self.selection.answered(state.topic, state.answers)
+        cards = tuple(self._card(o, state, answered, t, today) for o in page)
+        new = state.evolve(shown=state.shown + len(page))
         return self._prompt(_Turn(new, turn.outputs).say(Offers(intro, cards)), today)
 
     def _fallback_cards(self, state: State, today: date) -> Offers:
         t = self.lang(state)
-        offers = self.catalogue.offers_for(self.catalogue.meta.fallback_topic, today)[:3]
-        return Offers("", tuple(self._card(o, state, t, today) for o in offers))
+        topic = self.catalogue.meta.fallback_topic
+        offers = self.selection.page(topic, (), self.selection.candidates(topic, (), today),
+                                     today, 0, 3)
+        return Offers("", tuple(self._card(o, state, [], t, today) for o in offers))
 
-    def _card(self, offer: Offer, state: State, t: Lang, today: date) -> OfferCard:
+    def _card(self, offer: Offer, state: State, answered: Sequence[tuple[Question, Option]],
+              t: Lang, today: date) -> OfferCard:
         title, lines = self._facts(offer, t, today)
-        return OfferCard(offer.id, title, t.finish(self._why(offer, state, t)), lines, offer.url)
+        why = t.finish(self._why(offer, state, answered, t))
+        return OfferCard(offer.id, title, why, lines, offer.url)
 
     def _facts(self, offer: Offer, t: Lang, today: date) -> tuple[str, tuple[str, ...]]:
         """An offer's title and fact lines in one language, finished; they depend on nothing
@@ -516,11 +537,12 @@ class Engine:
             self._facts_cache.popitem(last=False)  # the card shown least recently
         return facts
 
-    def _why(self, offer: Offer, state: State, t: Lang) -> str:
+    def _why(self, offer: Offer, state: State, answered: Sequence[tuple[Question, Option]],
+             t: Lang) -> str:
         reasons: list[str] = []
         if state.topic in self.catalogue.topics:
             reasons.append(pick(self.catalogue.topics[state.topic].name, t.code))
-        for _, option in self.selection.answered(state.topic or "", state.answers):
+        for _, option in answered:
             if option.prefer and option.prefer.likes(offer):
                 reasons.append(t._("in your part of town"))
             elif option.filter and option.filter.age:
@@ -556,7 +578,7 @@ class Engine:
         if text:
             match = self.topics.match(text)
             if match.close:
-                return self._free_text_topic(replace(state, shown=0), text, today)
+                return self._free_text_topic(state.evolve(shown=0), text, today)
         return self._not_understood(state, today, "results")
 
     def _results_choices(self, state: State, today: date) -> Choices:
@@ -586,9 +608,9 @@ class Engine:
         if state.step == "question":
             question = self.catalogue.question(state.question or "")
             if question is None:
-                return self._advance(_Turn(replace(state, question=None), turn.outputs), today)
+                return self._advance(_Turn(state.evolve(question=None), turn.outputs), today)
             return turn.say(self._question_choices(state, question))
         if not state.topic or state.topic not in self.catalogue.topics:
-            topic_step = replace(state, step="topic", topic=None)
+            topic_step = state.evolve(step="topic", topic=None)
             return _Turn(topic_step, turn.outputs).say(self._topic_choices(topic_step))
         return turn.say(self._results_choices(state, today))

@@ -7,7 +7,7 @@ Only ids are kept (language, topic, question and option ids): never message text
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
 SCHEMA_VERSION = 1
@@ -34,12 +34,22 @@ class State:
     #: Messages in a row that were not understood.
     misses: int = 0
 
+    def evolve(self, **changes: Any) -> State:
+        """A copy with some fields changed: dataclasses.replace without its per-call field
+        introspection (several times per turn on the hot path). Only known fields."""
+        unknown = changes.keys() - _FIELDS
+        if unknown:
+            raise TypeError(f"State has no field(s) {sorted(unknown)}")
+        new = object.__new__(State)
+        new.__dict__.update(self.__dict__, **changes)
+        return new
+
     def answer(self, question_id: str) -> str | None:
         return dict(self.answers).get(question_id)
 
     def with_answer(self, question_id: str, option_id: str) -> State:
         kept = tuple(a for a in self.answers if a[0] != question_id)
-        return replace(self, answers=(*kept, (question_id, option_id)))
+        return self.evolve(answers=(*kept, (question_id, option_id)))
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -72,3 +82,6 @@ class State:
 
 def _opt_str(value: object) -> str | None:
     return value if isinstance(value, str) else None
+
+
+_FIELDS = frozenset(f.name for f in fields(State))

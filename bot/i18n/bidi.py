@@ -12,6 +12,7 @@ Two tools, both invisible on screen:
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
 
 FSI = "\u2068"
 PDI = "\u2069"
@@ -45,5 +46,6 @@ def anchor_line(line: str) -> str:
     return line if not line or first_strong(line) == "R" else RLM + line
 
 
+@lru_cache(maxsize=8192)
 def anchor_text(text: str) -> str:
     return "\n".join(anchor_line(line) for line in text.split("\n"))
