@@ -3,6 +3,7 @@
 
     python3 dev.py chat [ARGS...]   set up, then open the console chat (ARGS go to `wegweiser chat`)
     python3 dev.py test [ARGS...]   set up with test extras, then run the whole suite (ARGS go to pytest)
+    python3 dev.py bench [ARGS...]  set up with bench extras, then run benchmarks/scale.py
 
 Only the standard library is used here, so a fresh clone needs nothing but Python 3.11+ and the
 package index. The environment lives in .venv/ and is reinstalled only when pyproject.toml changes.
@@ -50,13 +51,16 @@ def setup(extras: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"chat", "test"}:
+    if not argv or argv[0] not in {"chat", "test", "bench"}:
         print(__doc__.strip())
         return 2
     command, rest = argv[0], argv[1:]
     if command == "chat":
         setup("")
         return subprocess.call([str(BIN / "wegweiser"), "chat", *rest], cwd=ROOT)
+    if command == "bench":
+        setup("bench")
+        return subprocess.call([str(BIN / "python"), "benchmarks/scale.py", *rest], cwd=ROOT)
     setup("test")
     return subprocess.call([str(BIN / "python"), "-m", "pytest", *rest], cwd=ROOT)
 

@@ -16,6 +16,8 @@ ODD_TEXTS = [
     "\u202e\u202dkita\u202c", "\u2067مدرسة\u2069\u200f", "/foo", "/start@SomeBot extra",
     "0", "-1", "999999999999", "1.5", "\ufeff", "\ud7ff", "<b>bold</b> & <script>",
     "' OR 1=1 --", "{topic}", "%s %d", "🇸🇾", "ـــــ",
+    "kita مدرسه школа ኪታ", "0123456789", "\u200b\u200c\u200d\u2060", "ki\u200bta",
+    "\u2066\u2067\u2068\u2069\u202a\u202b", "١٢٣", "Ｋｉｔａ", "k" * 10_000,
 ]
 STALE_CHOICES = ["lang:xx", "topic:nope", "a:age:nope", "a:gone:gone", "more", "x" * 300, ""]
 

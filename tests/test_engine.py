@@ -164,3 +164,32 @@ def test_state_evolve_is_replace() -> None:
     assert state.step == "question", "the original is untouched"
     with pytest.raises(TypeError):
         state.evolve(stpe="results")
+
+
+
+@pytest.mark.parametrize(("first", "hint", "suggested"), [
+    ("سلام، برای پسرم مدرسه می‌خواهم", None, "fa"), ("زه د خپل زوی لپاره ښوونځی غواړم", None, "ps"),
+    ("Привіт, шукаю школу для сина", None, "uk"), ("Здравствуйте, ищу школу для сына", None, "ru"),
+    ("Merhaba, oğlum için okul arıyorum", None, "tr"), ("Bonjour, je cherche une école", None, "fr"),
+    ("ሰላም", None, "ti"), ("Silav, ez dibistanek ji bo kurê xwe digerim", None, "ku"),
+    ("hello", "uk-UA", "uk"), ("hello", "fa-AF", "fa"), ("hello", "pt-BR", "en"),
+])
+def test_first_message_suggests_one_of_eleven_languages(engine: Engine, first: str,
+                                                         hint: str | None, suggested: str) -> None:
+    dialogue = Dialogue(engine, locale_hint=hint)
+    dialogue.send(first)
+    assert dialogue.choices[0] == f"lang:{suggested}"
+    assert len(dialogue.choices) == 11, "every language stays one tap away"
+    dialogue.tap(f"lang:{suggested}")
+    assert dialogue.state.lang == suggested
+
+
+def test_a_wrong_language_is_left_with_one_word(engine: Engine) -> None:
+    """Nobody is trapped: the language command works in any language at any step."""
+    dialogue = Dialogue(engine)
+    dialogue.tap("lang:ti")
+    dialogue.send("kita")
+    dialogue.send("language")
+    assert dialogue.state.step == "language"
+    dialogue.send("العربية")
+    assert dialogue.state.lang == "ar" and dialogue.state.topic == "childcare"

@@ -113,6 +113,9 @@ def test_gibberish_and_greetings_are_not_confident(matcher: TopicMatcher, query:
     ("Привет, я ищу курс", "ru"), ("ሰላም", "ti"), ("Merhaba, Almanca kursu istiyorum", "tr"),
     ("Bonjour, je cherche un cours", "fr"), ("Silav, ez dixwazim almanî hîn bibim", "ku"),
     ("Hallo, ich suche einen Kurs", "de"), ("Hello, I need a course", "en"), ("👍", None),
+    # no telling letters (typed on an Arabic or a Russian keyboard): the words decide
+    ("من ميخواهم براي پسرم", "fa"), ("انا بدي مدرسه لابني", "ar"), ("що це таке", "uk"),
+    ("что это такое", "ru"),
 ])
 def test_language_guess(text: str, lang: str | None) -> None:
     assert guess_language(text) == lang
@@ -140,3 +143,19 @@ def test_match_cli_reads_one_query_per_line() -> None:
     assert [r["confident"] for r in results] == [True, False, True]
     assert results[0]["topics"][0]["id"] == "childcare"
     assert results[2]["topics"][0]["id"] == "recognition"
+
+
+def test_only_the_start_of_a_huge_message_is_matched(matcher: TopicMatcher) -> None:
+    """Matching time is bounded: words after the first few hundred characters are not read."""
+    from bot.matching.index import MAX_QUERY_CHARS
+
+    filler = "bla " * (MAX_QUERY_CHARS // 4 + 10)
+    assert matcher.match("kita " + filler).confident
+    assert not matcher.match(filler + " kita").confident
+
+
+@pytest.mark.parametrize("query", ["kita\u200b\u200b", "\u202ekita\u202c", "ki\u200dta",
+                                   "kita مدرسه школа", "١٢٣٤٥٦", "0049 391 123456"])
+def test_odd_queries_do_not_break_matching(matcher: TopicMatcher, query: str) -> None:
+    result = matcher.match(query)
+    assert len(result.topics) <= 5

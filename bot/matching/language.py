@@ -34,6 +34,27 @@ _LATIN_WORDS: dict[str, frozenset[str]] = {
 }
 
 
+#: Common words that tell languages of one script apart when no letter does (normalised, so
+#: Persian ی/ک already look Arabic here: only the words themselves can decide).
+_SCRIPT_WORDS: dict[str, dict[str, frozenset[str]]] = {
+    "ARABIC": {
+        lang: frozenset(normalise(words).split()) for lang, words in {
+            "ar": "انا بدي اريد عايز ابغى هل ماذا لماذا كيف اين وين شو ايش هذا هذه الذي التي "
+                  "مرحبا شكرا ممكن لو سمحت عندي ابني ابنتي اطفال مدرسه",
+            "fa": "من میخواهم میخوام می خواهم است هست هستم را برای این آن چطور کجا چی چه "
+                  "لطفا ممنون مرسی دارم بچه پسرم دخترم مدرسه",
+            "ps": "زه غواړم غواړم ده دي دا په کې ته د لپاره څنګه چېرته ولې مننه زما ستا",
+        }.items()},
+    "CYRILLIC": {
+        lang: frozenset(normalise(words).split()) for lang, words in {
+            "ru": "я мне меня хочу нужно нужен ищу как где что это есть или и для сын дочь "
+                  "работа школа курс немецкий привет здравствуйте спасибо пожалуйста",
+            "uk": "я мені мене хочу потрібно треба шукаю як де що це є або і для син донька "
+                  "робота школа курс німецька привіт дякую будь ласка",
+        }.items()},
+}
+
+
 def _script(ch: str) -> str | None:
     if not ch.isalpha():
         return None
@@ -54,11 +75,15 @@ def guess_language(text: str) -> str | None:
     if script == "ARABIC":
         if letters & _PASHTO_LETTERS:
             return "ps"
-        return "fa" if letters & _PERSIAN_LETTERS else "ar"
+        if letters & _PERSIAN_LETTERS:
+            return "fa"
+        return _by_words(text, "ARABIC") or "ar"
     if script == "CYRILLIC":
         if letters & _UKRAINIAN_LETTERS:
             return "uk"
-        return "ru"
+        if letters & _RUSSIAN_LETTERS:
+            return "ru"
+        return _by_words(text, "CYRILLIC") or "ru"
     if script == "ETHIOPIC":
         return "ti"
     words = set(normalise(text).split())
@@ -69,3 +94,11 @@ def guess_language(text: str) -> str | None:
     votes["de"] += len(letters & set("äöüß"))
     lang, count = max(votes.items(), key=lambda kv: kv[1])
     return lang if count > 0 else None
+
+
+def _by_words(text: str, script: str) -> str | None:
+    """The language of `script` with the most of its common words in `text`, if any wins."""
+    words = set(normalise(text).split())
+    votes = sorted(((len(words & vocab), lang) for lang, vocab in _SCRIPT_WORDS[script].items()),
+                   reverse=True)
+    return votes[0][1] if votes[0][0] > votes[1][0] else None
