@@ -121,9 +121,6 @@ class Selection:
                 return True
         return False
 
-    def likes(self, question: Question, option: Option, offer_index: int) -> bool:
-        return bool(self._likes.get((question.id, option.id), 0) >> offer_index & 1)
-
     def _order(self, topic: str, today: date) -> list[int]:
         """A topic's offers in their standing order: those naming the topic first come first,
         then the soonest start, then catalogue order. Computed once per topic and day."""
