@@ -22,6 +22,8 @@ class Inbound:
     choice: str | None = None
     #: The platform's idea of the person's language ("uk-UA", "ar", None): only a hint.
     locale_hint: str | None = None
+    #: The payload of a start link the person followed ("ar_school", see bot/links.py).
+    start: str | None = None
 
 
 @dataclass(frozen=True)

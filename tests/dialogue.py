@@ -26,9 +26,10 @@ class Dialogue:
     last: list[Output] = field(default_factory=list)
     unmet: list[UnmetNeed] = field(default_factory=list)
 
-    def send(self, text: str = "", choice: str | None = None) -> list[Output]:
-        state, outputs = self.engine.step(
-            self.state, Inbound(text=text, choice=choice, locale_hint=self.locale_hint), self.now)
+    def send(self, text: str = "", choice: str | None = None,
+             start: str | None = None) -> list[Output]:
+        inbound = Inbound(text=text, choice=choice, locale_hint=self.locale_hint, start=start)
+        state, outputs = self.engine.step(self.state, inbound, self.now)
         # the state must survive a round trip through the store's JSON
         self.state = State.from_json(state.to_json()) if state else None
         assert self.state == state
@@ -38,6 +39,10 @@ class Dialogue:
 
     def tap(self, choice: str) -> list[Output]:
         return self.send(choice=choice)
+
+    def send_start(self, payload: str) -> list[Output]:
+        """Follow a start link (Telegram's /start <payload>)."""
+        return self.send(start=payload)
 
     @property
     def choices(self) -> list[str]:

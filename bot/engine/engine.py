@@ -30,6 +30,7 @@ from bot.engine.selection import Selection
 from bot.engine.state import State
 from bot.engine.vocabulary import BACK, FORGET, HELP, LANGUAGE, RESTART, Vocabulary
 from bot.i18n import Lang, negotiate
+from bot.links import parse_start
 from bot.matching import PhraseIndex, TopicMatcher, guess_language, normalise
 from bot.messages import Choice, Choices, Inbound, OfferCard, Offers, Output, Text, UnmetNeed
 
@@ -122,7 +123,9 @@ class Engine:
              now: datetime) -> tuple[State | None, list[Output]]:
         text = clean_text(inbound.text or "")
         today = now.date()
-        if state is None:
+        if inbound.start is not None:
+            turn = self._start_link(state, inbound, today)
+        elif state is None:
             turn = self._welcome(State(), inbound, text, today)
         else:
             turn = self._dispatch(state, inbound, text, today)
@@ -212,6 +215,23 @@ class Engine:
         return self._prompt(_Turn(back), today)
 
     # -- language -------------------------------------------------------------------------
+
+    def _start_link(self, state: State | None, inbound: Inbound, today: date) -> _Turn:
+        """A start link begins a new search, in its language and on its topic if it names
+        them; parts that do not parse are ignored and the person is greeted as usual."""
+        link = parse_start(inbound.start, self.languages, self.catalogue.topics)
+        known = state.lang if state else None
+        lang = link.lang or known
+        if lang is None:  # no language yet: ask, keeping the topic for afterwards
+            suggested = negotiate(inbound.locale_hint, self.languages)
+            return self._prompt(_Turn(State(suggested=suggested, topic=link.topic)), today)
+        if known is None:  # first contact: greet in the link's language
+            return self._on_language(State(topic=link.topic), Inbound(choice=f"lang:{lang}"),
+                                     "", today)
+        fresh = State(step="topic", lang=lang)
+        if link.topic:
+            return self._topic_chosen(fresh, link.topic, today)
+        return self._prompt(_Turn(fresh), today)
 
     def _welcome(self, state: State, inbound: Inbound, text: str, today: date) -> _Turn:
         if inbound.choice and inbound.choice.removeprefix("lang:") in self.languages:
