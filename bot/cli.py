@@ -101,13 +101,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     store = open_store(args.data_dir)
     service = Service(engine, store)
     try:
-        adapter_cls = adapters.load(args.adapter)
-    except LookupError as err:
+        adapter = adapters.load(args.adapter)(service)
+    except (LookupError, ValueError) as err:  # unknown adapter, or a setting missing
         print(err, file=sys.stderr)
         return 2
     log.info("starting the %s adapter with %d offers", args.adapter, len(engine.catalogue.offers))
     try:
-        asyncio.run(adapter_cls(service).run())
+        asyncio.run(adapter.run())
     except KeyboardInterrupt:
         pass
     return 0

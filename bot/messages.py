@@ -24,6 +24,8 @@ class Inbound:
     locale_hint: str | None = None
     #: The payload of a start link the person followed ("ar_school", see bot/links.py).
     start: str | None = None
+    #: The message waited long for an answer (the bot was down): apologise first.
+    late: bool = False
 
 
 @dataclass(frozen=True)

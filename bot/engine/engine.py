@@ -129,6 +129,10 @@ class Engine:
             turn = self._welcome(State(), inbound, text, today)
         else:
             turn = self._dispatch(state, inbound, text, today)
+        if inbound.late:
+            t = self.lang(turn.state or state or State())
+            turn = _Turn(turn.state, (Text(t._(
+                "Sorry for the late answer: I could not reply for a while.")), *turn.outputs))
         return turn.state, self._finish(turn, state)
 
     def resume(self, state: State, now: datetime) -> list[Output]:

@@ -38,6 +38,20 @@ YES = N_("yes, y, yeah, ok, okay, sure, correct, right")
 # NOTE: translators: words (comma-separated) that mean no.
 NO = N_("no, n, nope, not, wrong")
 
+#: What the commands do, for a platform's command menu (Telegram's setMyCommands).
+COMMAND_DESCRIPTIONS: Mapping[str, str] = {
+    # NOTE: translators: a short menu entry for the command that starts over.
+    "start": N_("Start a new search"),
+    # NOTE: translators: a short menu entry for the command that goes back.
+    "back": N_("Go back one question"),
+    # NOTE: translators: a short menu entry for the command that changes the language.
+    "language": N_("Change the language"),
+    # NOTE: translators: a short menu entry for the help command.
+    "help": N_("How this bot works"),
+    # NOTE: translators: a short menu entry for the command that deletes the conversation.
+    "forget": N_("Delete everything stored about me"),
+}
+
 COMMANDS: Mapping[str, str] = {
     "restart": RESTART, "back": BACK, "language": LANGUAGE, "help": HELP, "forget": FORGET,
 }
