@@ -97,14 +97,17 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from bot import adapters
 
-    engine = _build_engine(args.content, args.locales)
-    store = open_store(args.data_dir)
-    service = Service(engine, store)
     try:
-        adapter = adapters.load(args.adapter)(service)
+        adapter_cls = adapters.load(args.adapter)
+        check = getattr(adapter_cls, "check_settings", None)
+        if check:  # before anything is opened or created
+            check()
     except (LookupError, ValueError) as err:  # unknown adapter, or a setting missing
         print(err, file=sys.stderr)
         return 2
+    engine = _build_engine(args.content, args.locales)
+    store = open_store(args.data_dir)
+    adapter = adapter_cls(Service(engine, store))
     log.info("starting the %s adapter with %d offers", args.adapter, len(engine.catalogue.offers))
     try:
         asyncio.run(adapter.run())

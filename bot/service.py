@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from bot.engine import Engine, State
@@ -21,6 +21,7 @@ from bot.store import Store
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+Deliver = Callable[[list[Reply]], Awaitable[None]]
 
 
 def utc_now() -> datetime:
@@ -79,8 +80,12 @@ class Service:
         self._locks = _Locks()
 
     async def handle(self, conversation: ConversationId, inbound: Inbound,
-                     event_id: str | None = None) -> list[Reply]:
-        """The replies to send for this event; empty if the event was handled before."""
+                     event_id: str | None = None, deliver: Deliver | None = None) -> list[Reply]:
+        """The replies to send for this event; empty if the event was handled before.
+
+        With `deliver`, the replies are also sent through it while the person's lock is still
+        held, so that the answers to two quick messages never interleave in the chat.
+        """
         async with self._locks.hold(conversation):
             if event_id is not None and await self.store.seen(conversation, event_id):
                 log.info("skipping an event that was already handled")
@@ -99,6 +104,8 @@ class Service:
                                            now.date())
                 else:
                     replies.append(item)
+            if deliver is not None and replies:
+                await deliver(replies)
             return replies
 
     async def resume(self, conversation: ConversationId,

@@ -36,7 +36,7 @@ class Sent:
 class FakeBotApi:
     updates: list[dict[str, Any]] = field(default_factory=list)
     calls: list[Sent] = field(default_factory=list)
-    #: method -> faults to answer with first, in order ("429:<seconds>" or "drop")
+    #: method -> faults to answer with first, in order ("429:<seconds>", "409" or "drop")
     faults: dict[str, list[str]] = field(default_factory=dict)
     port: int = 0
     _next_update: int = 1000
@@ -78,7 +78,7 @@ class FakeBotApi:
                         chat=Chat(id=user_id, type=Chat.PRIVATE), from_user=BOT, text="…")
         query = CallbackQuery(id=f"cq{self._next_update}", chat_instance="ci", data=data,
                               from_user=self._user(user_id, language_code), message=shown)
-        return self._queue(Update(self._update_id(None), callback_query=query))
+        return self._queue(Update(self._update_id(None), callback_query=query), not self._held)
 
     def redeliver(self, update_id: int) -> None:
         """Telegram delivers an update again (the bot died before confirming it): queue a
@@ -143,6 +143,11 @@ class FakeBotApi:
             return 429, {"ok": False, "error_code": 429,
                          "description": f"Too Many Requests: retry after {seconds}",
                          "parameters": {"retry_after": seconds}}
+        if fault == "409":
+            self.calls.append(Sent(f"{method}:409", params))
+            return 409, {"ok": False, "error_code": 409,
+                         "description": "Conflict: terminated by other getUpdates request; "
+                                        "make sure that only one bot instance is running"}
         if fault == "drop":
             self.calls.append(Sent(f"{method}:drop", params))
             raise ConnectionResetError("dropped by the fake server")
@@ -168,6 +173,8 @@ class FakeBotApi:
                 await asyncio.wait_for(self._arrived.wait(), min(timeout, 0.5))
             except TimeoutError:
                 pass
+        if self._held:
+            return []
         return [u for u in self.updates if u["update_id"] >= offset]
 
 

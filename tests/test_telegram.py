@@ -193,3 +193,138 @@ def test_settings_come_from_the_environment_and_hide_the_token() -> None:
     with pytest.raises(SettingsError, match="SECRET"):
         TelegramSettings.from_env({"WEGWEISER_TELEGRAM_TOKEN": TOKEN,
                                    "WEGWEISER_TELEGRAM_WEBHOOK_URL": "https://bot.example.org/tg"})
+
+
+async def test_messages_from_while_the_bot_was_down_get_an_apology(telegram: Running) -> None:
+    api = telegram.api
+    api.send_text("hello", language_code="en", date=datetime.now(UTC) - timedelta(hours=3))
+    await api.wait_for("sendMessage", 2)
+    assert _texts(api)[0].startswith("Sorry for the late answer")
+
+
+async def test_a_network_drop_while_polling_is_survived(telegram: Running) -> None:
+    api = telegram.api
+    api.faults["getUpdates"] = ["drop", "drop"]
+    await asyncio.sleep(0.5)
+    api.send_text("hello", language_code="en")
+    await api.wait_for("sendMessage", 1, timeout=30)
+    assert any(c.method == "getUpdates:drop" for c in api.calls)
+    assert not telegram.task.done()
+
+
+async def test_a_second_poller_makes_this_one_stop_clearly(telegram: Running, caplog) -> None:
+    telegram.api.faults["getUpdates"] = ["409"]
+    await asyncio.wait_for(telegram.task, 15)  # stops by itself, without an exception
+    assert any(r.levelname == "CRITICAL" and "another instance" in r.getMessage()
+               for r in caplog.records)
+
+
+async def test_webhook_requires_the_secret(engine: Engine, tmp_path: Path) -> None:
+    import socket
+
+    import httpx
+
+    api = FakeBotApi()
+    await api.start()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    secret = "s3cret-token-for-this-test"
+    settings = TelegramSettings(token=TOKEN, api_url=api.base_url,
+                                webhook_url="https://bot.example.org/telegram",
+                                webhook_secret=secret, listen="127.0.0.1", port=port)
+    adapter = TelegramAdapter(Service(engine, SqliteStore(tmp_path / "s.sqlite3")), settings)
+    task = asyncio.create_task(adapter.run())
+    hook = await api.wait_for("setWebhook", 1)
+    assert hook[0]["url"] == "https://bot.example.org/telegram"
+    assert hook[0]["secret_token"] == secret
+    api.send_text("hello", language_code="en")
+    update = api.updates[-1]
+    url = f"http://127.0.0.1:{port}/telegram"
+    async with httpx.AsyncClient() as client:
+        for _ in range(50):  # the webhook server may need a moment to listen
+            try:
+                missing = await client.post(url, json=update)
+                break
+            except httpx.ConnectError:
+                await asyncio.sleep(0.1)
+        wrong = await client.post(url, json=update,
+                                  headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"})
+        assert (missing.status_code, wrong.status_code) == (403, 403)
+        await asyncio.sleep(0.3)
+        assert api.sent() == [], "a request without the right secret is never processed"
+        good = await client.post(url, json=update,
+                                 headers={"X-Telegram-Bot-Api-Secret-Token": secret})
+        assert good.status_code == 200
+    await api.wait_for("sendMessage", 1)
+    adapter.stop()
+    await asyncio.wait_for(task, 15)
+    await adapter.service.store.close()
+    await api.stop()
+
+
+def test_run_telegram_without_a_token_explains_what_to_do(monkeypatch, capsys,
+                                                          tmp_path: Path) -> None:
+    from bot.cli import main
+
+    monkeypatch.delenv("WEGWEISER_TELEGRAM_TOKEN", raising=False)
+    data = tmp_path / "data"
+    assert main(["run", "telegram", "--data-dir", str(data)]) == 2
+    assert "@BotFather" in capsys.readouterr().err
+    assert not data.exists(), "nothing is created before the settings are complete"
+
+
+async def test_a_forged_long_callback_payload_is_harmless(telegram: Running) -> None:
+    api = telegram.api
+    api.send_text("/start en")
+    await api.wait_for("sendMessage", 2)
+    await api.settle()
+    before = len(api.sent())
+    api.tap("a:" + "x" * 63)  # 65 bytes: more than Telegram allows a button to carry
+    await api.wait_for("answerCallbackQuery", 1)
+    await api.wait_for("sendMessage", before + 1)
+    assert "earlier question" in "\n".join(_texts(api)[before:])
+
+
+async def test_hostile_catalogue_text_is_escaped_on_the_wire(content_copy: Path, languages,
+                                                             tmp_path: Path) -> None:
+    from bot.catalogue import load_catalogue
+
+    path = content_copy / "offers" / "stadt-magdeburg.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("en: School enrolment for newcomer children",
+                                 'en: "<b>School</b> enrolment: a < b & c"', 1), encoding="utf-8")
+    engine = Engine(load_catalogue(content_copy), languages)
+    api = FakeBotApi()
+    await api.start()
+    running = await _start(api, engine, tmp_path / "s.sqlite3")
+    api.send_text("/start en_school", language_code="en")
+    await api.wait_for("sendMessage", 2)
+    api.tap("a:age:child-6-11", language_code="en")
+    await api.wait_for("answerCallbackQuery", 1)
+    await api.settle()
+    api.tap("a:district:any", language_code="en")
+    await api.wait_for("answerCallbackQuery", 2)
+    await api.settle()
+    raw = "\n".join(m["text"] for m in api.sent())
+    assert "&lt;b&gt;School&lt;/b&gt; enrolment: a &lt; b &amp; c" in raw
+    assert "<b>School</b>" not in raw
+    await _stop(running)
+    await api.stop()
+
+
+async def test_quick_messages_are_answered_in_order(telegram: Running) -> None:
+    """Updates are processed concurrently, but one person's turns never interleave."""
+    api = telegram.api
+    api.hold()
+    api.send_text("/start en_childcare", language_code="en")
+    api.tap("a:age:child-0-5", language_code="en")
+    api.send_text("any", language_code="en")
+    api.release()
+    await api.wait_for("answerCallbackQuery", 1)
+    await api.settle()
+    texts = _texts(api)
+    age = next(i for i, t in enumerate(texts) if "How old is the person?" in t)
+    district = next(i for i, t in enumerate(texts) if "Which part of Magdeburg" in t)
+    offers = next(i for i, t in enumerate(texts) if "kitaplatz.magdeburg.de" in t)
+    assert age < district < offers

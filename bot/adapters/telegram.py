@@ -39,7 +39,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 
 from bot.adapters.telegram_render import NUMBERED, render
 from bot.engine.vocabulary import COMMAND_DESCRIPTIONS
-from bot.messages import ConversationId, Inbound
+from bot.messages import ConversationId, Inbound, Reply
 from bot.service import Service
 
 log = logging.getLogger(__name__)
@@ -119,6 +119,11 @@ class TelegramAdapter:
         self.settings = settings or TelegramSettings.from_env()
         self._stopped = asyncio.Event()
 
+    @staticmethod
+    def check_settings() -> None:
+        """Fail early, with a message that says what to do, if a setting is missing."""
+        TelegramSettings.from_env()
+
     def build(self) -> Application:
         app = (ApplicationBuilder()
                .token(self.settings.token)
@@ -134,18 +139,27 @@ class TelegramAdapter:
         chat = update.effective_chat
         if chat is None or chat.type != "private":
             return  # group chats: not served (see the README)
-        if update.callback_query is not None:
-            await update.callback_query.answer()  # every button press is acknowledged
         inbound = to_inbound(update, self.settings.late_after, datetime.now(UTC))
         if inbound is None:
             return
-        replies = await self.service.handle(ConversationId(f"telegram:{chat.id}"), inbound,
-                                            event_id=str(update.update_id))
-        for reply in replies:
-            for message in render(reply):
-                await context.bot.send_message(chat.id, message.html, parse_mode=ParseMode.HTML,
-                                               reply_markup=message.keyboard,
-                                               link_preview_options=_NO_PREVIEW)
+
+        async def deliver(replies: list[Reply]) -> None:
+            for reply in replies:
+                for message in render(reply):
+                    await context.bot.send_message(
+                        chat.id, message.html, parse_mode=ParseMode.HTML,
+                        reply_markup=message.keyboard, link_preview_options=_NO_PREVIEW)
+
+        answering = None
+        if update.callback_query is not None:
+            # every button press is acknowledged (the spinner on the button stops)
+            answering = asyncio.ensure_future(update.callback_query.answer())
+        # Updates are processed concurrently. Nothing is awaited before the service takes the
+        # person's lock, so each person's turns keep their arrival order.
+        await self.service.handle(ConversationId(f"telegram:{chat.id}"), inbound,
+                                  event_id=str(update.update_id), deliver=deliver)
+        if answering is not None:
+            await answering
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         # the type only: an exception text may quote what the person wrote
