@@ -328,3 +328,25 @@ async def test_quick_messages_are_answered_in_order(telegram: Running) -> None:
     district = next(i for i, t in enumerate(texts) if "Which part of Magdeburg" in t)
     offers = next(i for i, t in enumerate(texts) if "kitaplatz.magdeburg.de" in t)
     assert age < district < offers
+
+
+async def test_logs_hold_no_token_and_no_message_text(engine: Engine, tmp_path: Path,
+                                                      caplog) -> None:
+    import logging
+
+    from bot.cli import configure_logging
+
+    configure_logging()
+    caplog.set_level(logging.INFO)
+    api = FakeBotApi()
+    await api.start()
+    running = await _start(api, engine, tmp_path / "s.sqlite3")
+    api.send_text("my name is Amira and I need a Kita", language_code="en")
+    await api.wait_for("sendMessage", 1)
+    await api.settle()
+    await _stop(running)
+    await api.stop()
+    # tornado.access is the fake Telegram server's own log, not the bot's
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name != "tornado.access")
+    assert TOKEN not in logged and TOKEN.split(":")[1] not in logged
+    assert "Amira" not in logged
