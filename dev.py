@@ -2,7 +2,8 @@
 """Set up Wegweiser in a local virtual environment and run it: the README's two commands.
 
     python3 dev.py chat [ARGS...]   set up, then open the console chat (ARGS go to `wegweiser chat`)
-    python3 dev.py test [ARGS...]   set up with test extras, then run the whole suite (ARGS go to pytest)
+    python3 dev.py test [ARGS...]   set up with test extras, then run the whole suite
+                                    (ARGS go to pytest)
     python3 dev.py bench [ARGS...]  set up with bench extras, then run benchmarks/scale.py
 
 Only the standard library is used here, so a fresh clone needs nothing but Python 3.11+ and the

@@ -26,7 +26,6 @@ import asyncio
 import gc
 import random
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -307,11 +306,12 @@ def main() -> None:
             engine = Engine(catalogue, languages)
             load_seconds = time.perf_counter() - start
             mb = sum(p.stat().st_size for p in folder.rglob("*.yaml")) / 1e6
-            match_samples = [timed(lambda q=q: engine.topics.match(q["q"])) for q in queries]
+            matcher = engine.topics
+            match_samples = [timed(lambda q=q, m=matcher: m.match(q["q"])) for q in queries]
             m50, m95 = percentiles(match_samples)
             our_accuracy = accuracy(ours(engine.topics), queries)
             naive = NaiveMatcher(catalogue)
-            naive_samples = [timed(lambda q=q: naive.predict(q["q"])) for q in queries]
+            naive_samples = [timed(lambda q=q, m=naive: m.predict(q["q"])) for q in queries]
             n50, n95 = percentiles(naive_samples)
             naive_accuracy = accuracy(naive.predict, queries)
             turn_samples, finals = conversation_turns(engine, queries, rng)

@@ -239,9 +239,8 @@ def test_planted_translation_errors(content_copy: Path, old: str, new: str, need
 
 
 def test_a_text_given_twice_is_refused(content_copy: Path) -> None:
-    _plant(content_copy, OFFER, "      en: German courses for immigrants at the adult education centre\n",
-           "      en: German courses for immigrants at the adult education centre\n"
-           "      ar: دورات\n")
+    english = "      en: German courses for immigrants at the adult education centre\n"
+    _plant(content_copy, OFFER, english, english + "      ar: دورات\n")
     _, problems = check_catalogue(content_copy)
     assert any("the ar text is also given in offers/vhs-magdeburg.yaml" in p.message
                and p.file == f"content/{AR}" for p in problems), [str(p) for p in problems]

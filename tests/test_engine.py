@@ -170,7 +170,8 @@ def test_state_evolve_is_replace() -> None:
 @pytest.mark.parametrize(("first", "hint", "suggested"), [
     ("سلام، برای پسرم مدرسه می‌خواهم", None, "fa"), ("زه د خپل زوی لپاره ښوونځی غواړم", None, "ps"),
     ("Привіт, шукаю школу для сина", None, "uk"), ("Здравствуйте, ищу школу для сына", None, "ru"),
-    ("Merhaba, oğlum için okul arıyorum", None, "tr"), ("Bonjour, je cherche une école", None, "fr"),
+    ("Merhaba, oğlum için okul arıyorum", None, "tr"),
+    ("Bonjour, je cherche une école", None, "fr"),
     ("ሰላም", None, "ti"), ("Silav, ez dibistanek ji bo kurê xwe digerim", None, "ku"),
     ("hello", "uk-UA", "uk"), ("hello", "fa-AF", "fa"), ("hello", "pt-BR", "en"),
 ])

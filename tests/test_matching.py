@@ -19,7 +19,8 @@ from tests.conftest import ROOT
 DATA = Path(__file__).parent / "data"
 #: match_queries*.yaml were written with the catalogue in view; heldout_*.yaml were written by
 #: people who never saw the synonyms, so they show how the matcher does on unseen wording.
-QUERIES = [q for path in sorted(DATA.glob("match_queries*.yaml")) + sorted(DATA.glob("heldout_*.yaml"))
+QUERY_FILES = sorted(DATA.glob("match_queries*.yaml")) + sorted(DATA.glob("heldout_*.yaml"))
+QUERIES = [q for path in QUERY_FILES
            for q in yaml.safe_load(path.read_text(encoding="utf-8"))["queries"]]
 
 #: Thresholds on the labelled set, per language: (top-1, top-3, off-topic rejected).
@@ -74,7 +75,7 @@ def test_accuracy_thresholds_per_language(matcher: TopicMatcher) -> None:
     for lang, (n, top1, top3, off_n, off_ok) in tally.items():
         report[lang] = (top1 / n, top3 / n, off_ok / off_n)
     for lang, measured in report.items():
-        for value, minimum in zip(measured, THRESHOLDS[lang]):
+        for value, minimum in zip(measured, THRESHOLDS[lang], strict=True):
             assert value >= minimum, f"{lang}: {measured} below {THRESHOLDS[lang]}"
 
 

@@ -11,7 +11,7 @@ import asyncio
 import sys
 from typing import TextIO
 
-from bot.messages import Choices, ConversationId, Inbound, Offers, Reply, Text
+from bot.messages import Choices, ConversationId, Inbound, Reply, Text
 from bot.service import Service
 
 CONVERSATION = ConversationId("console:local")

@@ -324,7 +324,8 @@ def _check(root: Path, cache: ParseCache) -> tuple[Catalogue | None, tuple[Probl
 
     main_paths = {name: root / name for name in (CATALOGUE_FILE, TOPICS_FILE, QUESTIONS_FILE)}
     main_docs = {name: reader.read(path) for name, path in main_paths.items()}
-    offer_paths = sorted([*(root / OFFERS_DIR).rglob("*.yaml"), *(root / OFFERS_DIR).rglob("*.yml")])
+    offers_dir = root / OFFERS_DIR
+    offer_paths = sorted([*offers_dir.rglob("*.yaml"), *offers_dir.rglob("*.yml")])
     if not offer_paths:
         reader.add(root / OFFERS_DIR, 1, "there are no offer files",
                    "add at least one offers/<provider>.yaml")
@@ -349,7 +350,8 @@ def _check(root: Path, cache: ParseCache) -> tuple[Catalogue | None, tuple[Probl
         topics_file, doc = topics_read
         path = root / TOPICS_FILE
         for key, i in _duplicates((t.id, i) for i, t in enumerate(topics_file.topics)):
-            reader.add(path, doc.line_of(("topics", i, "id")), f"the topic id {key!r} is used twice",
+            reader.add(path, doc.line_of(("topics", i, "id")),
+                       f"the topic id {key!r} is used twice",
                        "every topic needs its own id")
         topic_ids = {t.id for t in topics_file.topics}
 
@@ -413,7 +415,7 @@ def _check(root: Path, cache: ParseCache) -> tuple[Catalogue | None, tuple[Probl
         topics={t.id: t for t in topics_read[0].topics} if topics_read else {},
         questions={q.id: q for q in questions_read[0].questions} if questions_read else {},
         offers={o.id: (f"offers/{p.name}", o) for o, (p, _, _) in
-                zip(offers, (place for _, place in offer_places))},
+                zip(offers, (place for _, place in offer_places), strict=True)},
         known_topics=_ids(main_docs[TOPICS_FILE], "topics"),
         known_questions=_ids(main_docs[QUESTIONS_FILE], "questions"),
         known_offers=frozenset().union(*(_ids(d, "offers") for _, d in offer_docs)),

@@ -189,7 +189,7 @@ class Engine:
             return self._prompt(_Turn(fresh), today)
         if command == "language":
             return self._prompt(_Turn(state.evolve(step="language",
-                                              suggested=state.lang or state.suggested)), today)
+                                                   suggested=state.lang or state.suggested)), today)
         if command == "help":
             return self._prompt(_Turn(state).say(Text(self._help(t))), today)
         return self._back(state, today)
@@ -211,7 +211,7 @@ class Engine:
         if state.step in {"question", "results"} and state.answers:
             *rest, (question_id, _) = state.answers
             back = state.evolve(step="question", question=question_id,
-                           answers=tuple(rest), shown=0)
+                                answers=tuple(rest), shown=0)
         elif state.step in {"question", "results", "clarify"}:
             back = state.evolve(step="topic", topic=None, close=(), question=None, shown=0)
         else:
@@ -343,7 +343,7 @@ class Engine:
             return self._topic_chosen(state, close[0], today)
         if len(close) > 1:
             return self._prompt(_Turn(state.evolve(step="clarify", close=close[:3],
-                                              misses=0)), today)
+                                                   misses=0)), today)
         return self._not_understood(state, today, "topic")
 
     def _not_understood(self, state: State, today: date, where: str) -> _Turn:
@@ -446,7 +446,8 @@ class Engine:
         if option_id == "stale":
             return self._stale(state, today)
         if option_id:
-            return self._advance(_Turn(state.with_answer(question.id, option_id).evolve(misses=0)), today)
+            answered = state.with_answer(question.id, option_id).evolve(misses=0)
+            return self._advance(_Turn(answered), today)
         switched = self.topics.match(text).close if text else ()
         if len(switched) == 1 and switched[0] != state.topic:
             return self._topic_chosen(state, switched[0], today)
@@ -456,7 +457,7 @@ class Engine:
             return self._advance(_Turn(state.with_answer(question.id, "-").evolve(misses=0)), today)
         return self._prompt(_Turn(state.evolve(misses=state.misses + 1)).say(Text(t._(
             "Sorry, I did not understand that answer. Please tap one of the options "
-            "or write its number."))), today)
+                                               "or write its number."))), today)
 
     def _resolve_option(self, question: Question, inbound: Inbound, text: str) -> str | None:
         if inbound.choice:

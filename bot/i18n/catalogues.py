@@ -33,7 +33,8 @@ def _compile(po_path: Path) -> gettext.GNUTranslations:
 
 def load_languages(locales_dir: Path) -> Mapping[str, Lang]:
     """Every language with a catalogue in `locales_dir`, plus the source language."""
-    languages: dict[str, Lang] = {SOURCE_LANGUAGE: Lang(SOURCE_LANGUAGE, gettext.NullTranslations())}
+    source = Lang(SOURCE_LANGUAGE, gettext.NullTranslations())
+    languages: dict[str, Lang] = {SOURCE_LANGUAGE: source}
     for po_path in sorted(locales_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
         code = po_path.parent.parent.name
         languages[code] = Lang(code, _compile(po_path))

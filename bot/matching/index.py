@@ -161,7 +161,7 @@ class PhraseIndex(Generic[K]):
             phrase = self._phrases[pid]
             found = 0.0
             explained: set[str] = set()
-            for tok, weight in zip(phrase.tokens, phrase.weights):
+            for tok, weight in zip(phrase.tokens, phrase.weights, strict=True):
                 score, qtok = best.get(tok, (0.0, ""))
                 found += weight * score / 100.0
                 if score and qtok not in STOPWORDS:
