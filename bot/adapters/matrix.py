@@ -1,0 +1,192 @@
+"""The Matrix adapter, on matrix-nio 0.26: `wegweiser run matrix`.
+
+Each room is one conversation ("matrix:<room id>"); each event is handled once (its event id
+is the service's dedupe key). The bot joins the rooms it is invited to, answers every message
+in a direct chat, and in a group room only when its name or user id is mentioned, so that it
+never discusses anyone's situation in front of others uninvited. It never answers its own
+events, nor anything from before its first sync: on the very first start the initial sync is
+read and skipped, later starts resume from the stored sync token, so messages that arrived
+while the bot was down are answered (with an apology when they waited long), and none twice.
+
+Replies are `m.notice` events with a plain `body` and an HTML `formatted_body` that uses only
+tags the Matrix spec allows, everything escaped; choices are a numbered list the person answers
+with a number or in words.
+
+Settings come from the environment (see the README):
+
+    WEGWEISER_MATRIX_HOMESERVER   e.g. https://matrix.example.org (required)
+    WEGWEISER_MATRIX_USER         the bot's user id, e.g. @wegweiser:example.org (required)
+    WEGWEISER_MATRIX_PASSWORD     its password (used once; the bot then keeps its device
+                                  and access token in the data directory)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import logging
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    InviteMemberEvent,
+    LoginResponse,
+    MatrixRoom,
+    RoomMessageText,
+    SyncResponse,
+)
+
+from bot.adapters.telegram import SettingsError
+from bot.messages import Choices, ConversationId, Inbound, Offers, Reply, Text
+from bot.paths import default_data_dir
+from bot.service import Service
+
+log = logging.getLogger(__name__)
+
+#: Messages that waited longer than this (the bot was down) are answered with an apology.
+LATE_AFTER_MS = 10 * 60 * 1000
+#: Matrix events may be at most 64 KiB; stay well below with the JSON around the text.
+EVENT_TEXT_LIMIT = 24_000
+
+
+@dataclass(frozen=True)
+class MatrixSettings:
+    homeserver: str
+    user: str
+    password: str | None = None
+
+    def __repr__(self) -> str:
+        return f"MatrixSettings(homeserver={self.homeserver!r}, user={self.user!r})"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> MatrixSettings:
+        homeserver = env.get("WEGWEISER_MATRIX_HOMESERVER", "").strip()
+        user = env.get("WEGWEISER_MATRIX_USER", "").strip()
+        if not homeserver or not user:
+            raise SettingsError("set WEGWEISER_MATRIX_HOMESERVER (https://...) and "
+                                "WEGWEISER_MATRIX_USER (@name:server) for the bot's account")
+        return cls(homeserver, user, env.get("WEGWEISER_MATRIX_PASSWORD") or None)
+
+
+def render(reply: Reply) -> tuple[str, str]:
+    """(plain body, HTML formatted_body) for one reply; every text escaped."""
+    if isinstance(reply, Text):
+        return reply.text, html.escape(reply.text).replace("\n", "<br>")
+    if isinstance(reply, Choices):
+        lines = [reply.text] + [f"{n}. {o.label}" for n, o in enumerate(reply.options, 1)]
+        items = "".join(f"<li>{html.escape(o.label)}</li>" for o in reply.options)
+        return "\n".join(lines), f"<p>{html.escape(reply.text)}</p><ol>{items}</ol>"
+    assert isinstance(reply, Offers)
+    plain = [reply.intro] if reply.intro else []
+    rich = [f"<p>{html.escape(reply.intro)}</p>"] if reply.intro else []
+    for card in reply.cards:
+        plain.append("\n".join([card.title, card.why, *card.lines]))
+        rich.append(f"<p><b>{html.escape(card.title)}</b><br><i>{html.escape(card.why)}</i>"
+                    + "".join(f"<br>{html.escape(line)}" for line in card.lines) + "</p>")
+    return "\n\n".join(plain), "".join(rich)
+
+
+class MatrixAdapter:
+    name = "matrix"
+
+    def __init__(self, service: Service, settings: MatrixSettings | None = None,
+                 store_dir: Path | None = None):
+        self.service = service
+        self.settings = settings or MatrixSettings.from_env()
+        self.store_dir = store_dir or default_data_dir() / "matrix"
+        self._stopped = asyncio.Event()
+        self._ready = False
+        self.client: AsyncClient | None = None
+
+    @staticmethod
+    def check_settings() -> None:
+        MatrixSettings.from_env()
+
+    @property
+    def _session_file(self) -> Path:
+        return self.store_dir / "session.json"
+
+    async def _login(self, client: AsyncClient) -> None:
+        """Reuse the stored device and token; log in with the password only the first time."""
+        if self._session_file.exists():
+            session = json.loads(self._session_file.read_text())
+            client.restore_login(session["user_id"], session["device_id"],
+                                 session["access_token"])
+            return
+        if not self.settings.password:
+            raise SettingsError("WEGWEISER_MATRIX_PASSWORD is needed for the first login")
+        answer = await client.login(self.settings.password, device_name="Wegweiser")
+        if not isinstance(answer, LoginResponse):
+            raise SettingsError(f"Matrix login failed: {getattr(answer, 'message', answer)}")
+        self._session_file.write_text(json.dumps({
+            "user_id": answer.user_id, "device_id": answer.device_id,
+            "access_token": answer.access_token}))
+        self._session_file.chmod(0o600)
+
+    async def run(self) -> None:
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        config = AsyncClientConfig(encryption_enabled=True, store_sync_tokens=True)
+        client = self.client = AsyncClient(self.settings.homeserver, self.settings.user,
+                                           store_path=str(self.store_dir), config=config)
+        try:
+            await self._login(client)
+            client.add_event_callback(self._on_invite, InviteMemberEvent)
+            client.add_event_callback(self._on_message, RoomMessageText)
+            client.add_response_callback(self._on_sync, SyncResponse)
+            if not client.loaded_sync_token:
+                await client.sync(timeout=0, full_state=True)  # the past: read, not answered
+            self._ready = True
+            syncing = asyncio.create_task(client.sync_forever(timeout=30_000))
+            stopping = asyncio.create_task(self._stopped.wait())
+            await asyncio.wait({syncing, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            syncing.cancel()
+            stopping.cancel()
+        finally:
+            await client.close()  # never log out: the device and its keys are kept
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    async def _on_sync(self, response: SyncResponse) -> None:
+        if self.client and self.client.should_upload_keys:
+            await self.client.keys_upload()
+
+    async def _on_invite(self, room: MatrixRoom, event: InviteMemberEvent) -> None:
+        assert self.client is not None
+        if event.state_key != self.client.user_id or event.membership != "invite":
+            return  # an invite for someone else in a room the bot is in
+        await self.client.join(room.room_id)
+
+    def _addressed(self, room: MatrixRoom, body: str) -> bool:
+        if room.member_count <= 2:
+            return True
+        assert self.client is not None
+        names = {self.client.user_id, room.user_name(self.client.user_id) or ""}
+        return any(name and name.lower() in body.lower() for name in names)
+
+    async def _on_message(self, room: MatrixRoom, event: RoomMessageText) -> None:
+        client = self.client
+        assert client is not None
+        if not self._ready or event.sender == client.user_id or not self._addressed(room,
+                                                                                      event.body):
+            return
+
+        async def deliver(replies: list[Reply]) -> None:
+            for reply in replies:
+                body, formatted = render(reply)
+                await client.room_send(room.room_id, "m.room.message", {
+                    "msgtype": "m.notice", "body": body[:EVENT_TEXT_LIMIT],
+                    "format": "org.matrix.custom.html",
+                    "formatted_body": formatted[:EVENT_TEXT_LIMIT]},
+                    ignore_unverified_devices=True)
+
+        waited = time.time() * 1000 - event.server_timestamp
+        await self.service.handle(ConversationId(f"matrix:{room.room_id}"),
+                                  Inbound(text=event.body, late=waited > LATE_AFTER_MS),
+                                  event_id=event.event_id, deliver=deliver)

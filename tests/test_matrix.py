@@ -1,0 +1,221 @@
+"""The Matrix adapter against a real Synapse, with a second matrix-nio client as the newcomer."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from nio import AsyncClient, RoomCreateResponse, RoomMessageNotice
+
+from bot.adapters.matrix import MatrixAdapter, MatrixSettings, render
+from bot.engine import Engine
+from bot.messages import Choice, Choices, OfferCard, Offers
+from bot.service import Service
+from bot.store import SqliteStore
+
+from tests.synapse_server import Synapse, wait_until
+
+_names = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
+    server = Synapse(tmp_path_factory.mktemp("synapse"))
+    server.configure()
+    server.start()
+    yield server
+    server.stop()
+
+
+@dataclass
+class Newcomer:
+    client: AsyncClient
+    notices: list[str]
+
+    async def say(self, room_id: str, text: str) -> None:
+        await self.client.room_send(room_id, "m.room.message",
+                                    {"msgtype": "m.text", "body": text})
+
+    async def sync(self) -> None:
+        await self.client.sync(timeout=500)
+
+
+@dataclass
+class Bot:
+    adapter: MatrixAdapter
+    task: asyncio.Task
+    user_id: str
+
+
+async def _newcomer(synapse: Synapse) -> Newcomer:
+    name = f"newcomer{next(_names)}"
+    user_id = synapse.register(name, "pw-" + name)
+    client = AsyncClient(synapse.url, user_id)
+    await client.login("pw-" + name)
+    newcomer = Newcomer(client, [])
+
+    async def on_notice(room, event: RoomMessageNotice) -> None:
+        newcomer.notices.append(event.body)
+
+    client.add_event_callback(on_notice, RoomMessageNotice)
+    await client.sync(timeout=0)
+    return newcomer
+
+
+async def _start_bot(synapse: Synapse, engine: Engine, directory: Path, user: str,
+                     password: str) -> Bot:
+    settings = MatrixSettings(synapse.url, user, password)
+    adapter = MatrixAdapter(Service(engine, SqliteStore(directory / "store.sqlite3")), settings,
+                            store_dir=directory / "matrix")
+    task = asyncio.create_task(adapter.run())
+    await wait_until(lambda: adapter._ready, timeout=30)
+    return Bot(adapter, task, user)
+
+
+async def _stop_bot(bot: Bot) -> None:
+    bot.adapter.stop()
+    await asyncio.wait_for(bot.task, 30)
+    await bot.adapter.service.store.close()
+
+
+@pytest.fixture
+async def bot(synapse: Synapse, engine: Engine, tmp_path: Path) -> AsyncIterator[Bot]:
+    name = f"wegweiser{next(_names)}"
+    user_id = synapse.register(name, "pw-" + name)
+    running = await _start_bot(synapse, engine, tmp_path, user_id, "pw-" + name)
+    yield running
+    await _stop_bot(running)
+
+
+async def _direct_chat(newcomer: Newcomer, bot: Bot) -> str:
+    created = await newcomer.client.room_create(is_direct=True, invite=[bot.user_id])
+    assert isinstance(created, RoomCreateResponse)
+
+    async def joined() -> bool:
+        members = await newcomer.client.joined_members(created.room_id)
+        return bot.user_id in [m.user_id for m in members.members]
+
+    await wait_until(joined, timeout=20)
+    return created.room_id
+
+
+async def _wait_notices(newcomer: Newcomer, count: int) -> list[str]:
+    async def enough() -> bool:
+        await newcomer.sync()
+        return len(newcomer.notices) >= count
+
+    await wait_until(enough, timeout=30)
+    return newcomer.notices
+
+
+async def test_a_conversation_in_a_direct_chat(bot: Bot, synapse: Synapse) -> None:
+    newcomer = await _newcomer(synapse)
+    room = await _direct_chat(newcomer, bot)
+    await newcomer.say(room, "مرحبا")
+    notices = await _wait_notices(newcomer, 1)
+    assert "1." in notices[-1], "choices are a numbered list"
+    await newcomer.say(room, "العربية")
+    await _wait_notices(newcomer, 3)
+    await newcomer.say(room, "بدي روضة لابني")
+    await _wait_notices(newcomer, 4)
+    await newcomer.say(room, "1")
+    await _wait_notices(newcomer, 5)
+    before = len(newcomer.notices)
+    await newcomer.say(room, "6")
+    await _wait_notices(newcomer, before + 2)
+    assert "kitaplatz.magdeburg.de" in "\n".join(newcomer.notices)
+    await newcomer.client.close()
+
+
+async def test_a_restart_keeps_the_device_and_answers_nothing_twice(
+        synapse: Synapse, engine: Engine, tmp_path: Path) -> None:
+    name = f"wegweiser{next(_names)}"
+    user_id = synapse.register(name, "pw-" + name)
+    first = await _start_bot(synapse, engine, tmp_path, user_id, "pw-" + name)
+    device = first.adapter.client.device_id
+    newcomer = await _newcomer(synapse)
+    room = await _direct_chat(newcomer, first)
+    await newcomer.say(room, "hello")
+    await _wait_notices(newcomer, 1)
+    await _stop_bot(first)
+    await newcomer.say(room, "English")  # arrives while the bot is down
+    second = await _start_bot(synapse, engine, tmp_path, user_id, "pw-" + name)
+    assert second.adapter.client.device_id == device, "the same device, keys kept"
+    await _wait_notices(newcomer, 3)
+    await asyncio.sleep(1.0)
+    await newcomer.sync()
+    greetings = [n for n in newcomer.notices if n.startswith("Which language")]
+    assert len(greetings) == 1, "the first message was not answered again"
+    assert any("What are you looking for?" in n for n in newcomer.notices)
+    await _stop_bot(second)
+    await newcomer.client.close()
+
+
+def test_html_is_escaped_and_plain_body_kept() -> None:
+    card = OfferCard("x", "<b>VHS</b>", "a < b & c", ("Website: https://x.de/?a=1&b=2",), None)
+    body, formatted = render(Offers("<script>", (card,)))
+    assert "<script>" in body and "<script>" not in formatted
+    assert "<b>&lt;b&gt;VHS&lt;/b&gt;</b>" in formatted and "a &lt; b &amp; c" in formatted
+    body, formatted = render(Choices("Pick", (Choice("a", "<i>x</i>"), Choice("b", "y"))))
+    assert body == "Pick\n1. <i>x</i>\n2. y"
+    assert "<ol><li>&lt;i&gt;x&lt;/i&gt;</li><li>y</li></ol>" in formatted
+
+
+async def test_an_encrypted_direct_chat(bot: Bot, synapse: Synapse, tmp_path: Path) -> None:
+    from nio import AsyncClientConfig
+
+    name = f"newcomer{next(_names)}"
+    user_id = synapse.register(name, "pw-" + name)
+    store = tmp_path / "newcomer-store"
+    store.mkdir()
+    client = AsyncClient(synapse.url, user_id, store_path=str(store),
+                         config=AsyncClientConfig(encryption_enabled=True))
+    await client.login("pw-" + name)
+    newcomer = Newcomer(client, [])
+
+    async def on_notice(room, event: RoomMessageNotice) -> None:
+        newcomer.notices.append(event.body)
+
+    client.add_event_callback(on_notice, RoomMessageNotice)
+    await client.sync(timeout=0)
+    await client.keys_upload()
+    created = await client.room_create(
+        is_direct=True, invite=[bot.user_id],
+        initial_state=[{"type": "m.room.encryption", "state_key": "",
+                        "content": {"algorithm": "m.megolm.v1.aes-sha2"}}])
+    assert isinstance(created, RoomCreateResponse)
+
+    async def joined() -> bool:
+        members = await client.joined_members(created.room_id)
+        return bot.user_id in [m.user_id for m in members.members]
+
+    await wait_until(joined, timeout=20)
+    await client.sync(timeout=500)
+    assert client.rooms[created.room_id].encrypted
+    await client.room_send(created.room_id, "m.room.message",
+                           {"msgtype": "m.text", "body": "hello"},
+                           ignore_unverified_devices=True)
+    notices = await _wait_notices(newcomer, 1)
+    assert notices[0].startswith("Which language"), "the bot decrypted, answered, encrypted"
+    await client.close()
+
+
+async def test_invites_for_others_and_group_chatter_are_ignored(bot: Bot,
+                                                                synapse: Synapse) -> None:
+    newcomer = await _newcomer(synapse)
+    other = await _newcomer(synapse)
+    room = await _direct_chat(newcomer, bot)
+    await newcomer.client.room_invite(room, other.client.user_id)  # an invite, not for the bot
+    await other.client.join(room)
+    await newcomer.say(room, "hello everyone")  # a group room now: not addressed to the bot
+    await asyncio.sleep(2.0)
+    await newcomer.sync()
+    assert newcomer.notices == []
+    await newcomer.say(room, f"{bot.user_id} hello")
+    await _wait_notices(newcomer, 1)
+    await newcomer.client.close()
+    await other.client.close()
