@@ -107,7 +107,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     engine = _build_engine(args.content, args.locales)
     store = open_store(args.data_dir)
-    adapter = adapter_cls(Service(engine, store))
+    adapter = adapter_cls(Service(engine, store), data_dir=args.data_dir)
     log.info("starting the %s adapter with %d offers", args.adapter, len(engine.catalogue.offers))
     try:
         asyncio.run(adapter.run())

@@ -70,7 +70,7 @@ async def _start_bot(synapse: Synapse, engine: Engine, directory: Path, user: st
                      password: str) -> Bot:
     settings = MatrixSettings(synapse.url, user, password)
     adapter = MatrixAdapter(Service(engine, SqliteStore(directory / "store.sqlite3")), settings,
-                            store_dir=directory / "matrix")
+                            data_dir=directory)
     task = asyncio.create_task(adapter.run())
     await wait_until(lambda: adapter._ready, timeout=30)
     return Bot(adapter, task, user)
@@ -219,3 +219,14 @@ async def test_invites_for_others_and_group_chatter_are_ignored(bot: Bot,
     await _wait_notices(newcomer, 1)
     await newcomer.client.close()
     await other.client.close()
+
+
+def test_run_matrix_without_settings_explains_what_to_do(monkeypatch, capsys,
+                                                        tmp_path: Path) -> None:
+    from bot.cli import main
+
+    for name in ("WEGWEISER_MATRIX_HOMESERVER", "WEGWEISER_MATRIX_USER"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["run", "matrix", "--data-dir", str(tmp_path / "data")]) == 2
+    assert "WEGWEISER_MATRIX_HOMESERVER" in capsys.readouterr().err
+    assert not (tmp_path / "data").exists()

@@ -14,6 +14,9 @@ GROUP = "wegweiser.adapters"
 
 
 class Adapter(Protocol):
+    """Constructed as `Adapter(service, data_dir=...)`; `data_dir` is where it may keep state
+    of its own (the Matrix device and keys, for example)."""
+
     name: str
 
     async def run(self) -> None:

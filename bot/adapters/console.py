@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from pathlib import Path
 from typing import TextIO
 
 from bot.messages import Choices, ConversationId, Inbound, Reply, Text
@@ -37,7 +38,8 @@ class ConsoleAdapter:
     name = "console"
 
     def __init__(self, service: Service, *, lang: str | None = None,
-                 stdin: TextIO | None = None, stdout: TextIO | None = None):
+                 stdin: TextIO | None = None, stdout: TextIO | None = None,
+                 data_dir: Path | None = None):  # noqa: ARG002  (keeps nothing on disk)
         self.service = service
         self.lang = lang
         self.stdin = stdin or sys.stdin

@@ -96,10 +96,10 @@ class MatrixAdapter:
     name = "matrix"
 
     def __init__(self, service: Service, settings: MatrixSettings | None = None,
-                 store_dir: Path | None = None):
+                 data_dir: Path | None = None):
         self.service = service
         self.settings = settings or MatrixSettings.from_env()
-        self.store_dir = store_dir or default_data_dir() / "matrix"
+        self.store_dir = (data_dir or default_data_dir()) / "matrix"
         self._stopped = asyncio.Event()
         self._ready = False
         self.client: AsyncClient | None = None

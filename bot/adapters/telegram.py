@@ -30,6 +30,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from telegram import BotCommand, LinkPreviewOptions, Update
@@ -114,7 +115,8 @@ def to_inbound(update: Update, late_after: timedelta, now: datetime) -> Inbound 
 class TelegramAdapter:
     name = "telegram"
 
-    def __init__(self, service: Service, settings: TelegramSettings | None = None):
+    def __init__(self, service: Service, settings: TelegramSettings | None = None,
+                 data_dir: Path | None = None):  # noqa: ARG002  (nothing of its own to keep)
         self.service = service
         self.settings = settings or TelegramSettings.from_env()
         self._stopped = asyncio.Event()
