@@ -86,7 +86,8 @@ class Synapse:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise RuntimeError("Synapse exited: " + self._process.stderr.read().decode()[-2000:])
+                error = self._process.stderr.read().decode() if self._process.stderr else ""
+                raise RuntimeError("Synapse exited: " + error[-2000:])
             try:
                 with urllib.request.urlopen(f"{self.url}/_matrix/client/versions", timeout=1):
                     return
