@@ -230,3 +230,36 @@ def test_run_matrix_without_settings_explains_what_to_do(monkeypatch, capsys,
     assert main(["run", "matrix", "--data-dir", str(tmp_path / "data")]) == 2
     assert "WEGWEISER_MATRIX_HOMESERVER" in capsys.readouterr().err
     assert not (tmp_path / "data").exists()
+
+
+async def test_the_bot_device_is_cross_signed(bot: Bot, synapse: Synapse) -> None:
+    """Element shares room keys only with devices their owner cross-signed."""
+    assert bot.adapter.cross_signed
+    newcomer = await _newcomer(synapse)
+    answer = await newcomer.client.send(
+        "POST", "/_matrix/client/v3/keys/query",
+        '{"device_keys": {"%s": []}}' % bot.user_id,
+        headers={"Authorization": f"Bearer {newcomer.client.access_token}"})
+    keys = await answer.json()
+    master = keys["master_keys"][bot.user_id]
+    self_signing = keys["self_signing_keys"][bot.user_id]
+    master_id = next(iter(master["keys"]))
+    ssk_id = next(iter(self_signing["keys"]))
+    assert master_id in self_signing["signatures"][bot.user_id], "SSK signed by the master key"
+    device = keys["device_keys"][bot.user_id][bot.adapter.client.device_id]
+    assert ssk_id in device["signatures"][bot.user_id], "the device is signed by the SSK"
+    # and the signature really verifies with the self-signing key over the canonical JSON
+    import base64
+
+    from Crypto.Signature import eddsa
+
+    from bot.adapters.matrix_crosssigning import canonical
+
+    def raw(b64: str) -> bytes:
+        return base64.b64decode(b64 + "=" * (-len(b64) % 4))
+
+    public = eddsa.import_public_key(raw(self_signing["keys"][ssk_id]))
+    signed = {k: v for k, v in device.items() if k not in {"signatures", "unsigned"}}
+    eddsa.new(public, "rfc8032").verify(canonical(signed),
+                                        raw(device["signatures"][bot.user_id][ssk_id]))
+    await newcomer.client.close()

@@ -42,6 +42,7 @@ from nio import (
     SyncResponse,
 )
 
+from bot.adapters import matrix_crosssigning as crosssigning
 from bot.adapters.telegram import SettingsError
 from bot.messages import Choices, ConversationId, Inbound, Offers, Reply, Text
 from bot.paths import default_data_dir
@@ -102,6 +103,7 @@ class MatrixAdapter:
         self.store_dir = (data_dir or default_data_dir()) / "matrix"
         self._stopped = asyncio.Event()
         self._ready = False
+        self.cross_signed = False
         self.client: AsyncClient | None = None
 
     @staticmethod
@@ -141,6 +143,10 @@ class MatrixAdapter:
             client.add_response_callback(self._on_sync, SyncResponse)
             if not client.loaded_sync_token:
                 await client.sync(timeout=0, full_state=True)  # the past: read, not answered
+            if client.should_upload_keys:
+                await client.keys_upload()
+            self.cross_signed = await crosssigning.bootstrap(
+                client, self.store_dir / "cross-signing.json", self.settings.password)
             self._ready = True
             syncing = asyncio.create_task(client.sync_forever(timeout=30_000))
             stopping = asyncio.create_task(self._stopped.wait())
