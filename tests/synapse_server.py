@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -108,21 +109,37 @@ class Synapse:
         self.stop()
         self.start()
 
-    def register(self, user: str, password: str) -> str:
+    def register(self, user: str, password: str, admin: bool = False) -> str:
         """Create an account through the shared-secret admin API; return its user id."""
+        return self._register(user, password, admin)["user_id"]
+
+    def admin_token(self) -> str:
+        """An access token of a (new) server admin, for the admin API."""
+        name = f"admin{time.monotonic_ns()}"
+        return self._register(name, "pw-" + name, True)["access_token"]
+
+    def _register(self, user: str, password: str, admin: bool) -> dict:
         endpoint = f"{self.url}/_synapse/admin/v1/register"
         with urllib.request.urlopen(endpoint) as answer:
             nonce = json.load(answer)["nonce"]
+        role = "admin" if admin else "notadmin"
         mac = hmac.new(SHARED_SECRET.encode(), digestmod=hashlib.sha1)
-        for part in (nonce, user, password, "notadmin"):
-            mac.update(part.encode())
-            if part != "notadmin":
-                mac.update(b"\x00")
+        mac.update("\x00".join((nonce, user, password, role)).encode())
         body = json.dumps({"nonce": nonce, "username": user, "password": password,
-                           "admin": False, "mac": mac.hexdigest()}).encode()
+                           "admin": admin, "mac": mac.hexdigest()}).encode()
         request = urllib.request.Request(endpoint, body, {"Content-Type": "application/json"})
         with urllib.request.urlopen(request) as answer:
-            return json.load(answer)["user_id"]
+            return json.load(answer)
+
+    def limit_messages(self, user_id: str, per_second: int, burst: int) -> None:
+        """Throttle one account's messages (the admin API's rate-limit override)."""
+        token = self.admin_token()
+        body = json.dumps({"messages_per_second": per_second, "burst_count": burst}).encode()
+        request = urllib.request.Request(
+            f"{self.url}/_synapse/admin/v1/users/{urllib.parse.quote(user_id)}/override_ratelimit",
+            body, {"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(request):
+            pass
 
 
 async def wait_until(check, timeout: float = 20.0, every: float = 0.1):

@@ -28,10 +28,12 @@ import json
 import logging
 import os
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 from nio import (
     AsyncClient,
     AsyncClientConfig,
@@ -39,6 +41,8 @@ from nio import (
     LoginResponse,
     MatrixRoom,
     RoomMessageText,
+    RoomSendError,
+    RoomSendResponse,
     SyncResponse,
 )
 
@@ -52,6 +56,12 @@ log = logging.getLogger(__name__)
 
 #: Messages that waited longer than this (the bot was down) are answered with an apology.
 LATE_AFTER_MS = 10 * 60 * 1000
+#: Backoff for failed syncs and sends: first wait and cap, in seconds.
+RETRY_FIRST = 1.0
+RETRY_CAP = 60.0
+SEND_ATTEMPTS = 8
+#: Errors that no retry can fix.
+_FINAL = {"M_FORBIDDEN", "M_UNKNOWN_TOKEN", "M_NOT_FOUND", "M_TOO_LARGE", "M_BAD_JSON"}
 #: Matrix events may be at most 64 KiB; stay well below with the JSON around the text.
 EVENT_TEXT_LIMIT = 24_000
 
@@ -148,7 +158,7 @@ class MatrixAdapter:
             self.cross_signed = await crosssigning.bootstrap(
                 client, self.store_dir / "cross-signing.json", self.settings.password)
             self._ready = True
-            syncing = asyncio.create_task(client.sync_forever(timeout=30_000))
+            syncing = asyncio.create_task(self._sync_forever(client))
             stopping = asyncio.create_task(self._stopped.wait())
             await asyncio.wait({syncing, stopping}, return_when=asyncio.FIRST_COMPLETED)
             syncing.cancel()
@@ -158,6 +168,52 @@ class MatrixAdapter:
 
     def stop(self) -> None:
         self._stopped.set()
+
+    async def _sync_forever(self, client: AsyncClient) -> None:
+        """Long-poll the homeserver for ever. Errors, returned or raised (the homeserver
+        restarting, the network gone), are retried with capped exponential backoff, never in
+        a tight loop."""
+        delay = RETRY_FIRST
+        while True:
+            try:
+                answer = await client.sync(timeout=30_000, since=client.next_batch)
+            except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as err:
+                answer = err
+            if isinstance(answer, SyncResponse):
+                delay = RETRY_FIRST
+                continue
+            log.warning("sync failed (%s); retrying in %.0f s", type(answer).__name__, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_CAP)
+
+    async def send(self, room_id: str, content: dict[str, object]) -> bool:
+        """Send one event; on M_LIMIT_EXCEEDED wait as told, on other failures back off, and
+        always retry with the same transaction id so the homeserver stores it only once.
+        (matrix-nio already waits out a 429 a few times itself; this loop takes over when it
+        gives up, and covers network errors and a restarting homeserver.)"""
+        assert self.client is not None
+        transaction = uuid.uuid4().hex
+        delay = RETRY_FIRST
+        for _ in range(SEND_ATTEMPTS):
+            try:
+                answer = await self.client.room_send(room_id, "m.room.message", content,
+                                                     tx_id=transaction,
+                                                     ignore_unverified_devices=True)
+            except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as err:
+                answer = err
+            if isinstance(answer, RoomSendResponse):
+                return True
+            wait = delay
+            if isinstance(answer, RoomSendError) and answer.status_code == "M_LIMIT_EXCEEDED":
+                wait = (answer.retry_after_ms or delay * 1000) / 1000
+            elif isinstance(answer, RoomSendError) and answer.status_code in _FINAL:
+                break
+            log.warning("sending failed (%s); retrying in %.1f s",
+                        getattr(answer, "status_code", type(answer).__name__), wait)
+            await asyncio.sleep(wait)
+            delay = min(delay * 2, RETRY_CAP)
+        log.error("giving up sending a reply to a room")
+        return False
 
     async def _on_sync(self, response: SyncResponse) -> None:
         if self.client and self.client.should_upload_keys:
@@ -186,11 +242,10 @@ class MatrixAdapter:
         async def deliver(replies: list[Reply]) -> None:
             for reply in replies:
                 body, formatted = render(reply)
-                await client.room_send(room.room_id, "m.room.message", {
+                await self.send(room.room_id, {
                     "msgtype": "m.notice", "body": body[:EVENT_TEXT_LIMIT],
                     "format": "org.matrix.custom.html",
-                    "formatted_body": formatted[:EVENT_TEXT_LIMIT]},
-                    ignore_unverified_devices=True)
+                    "formatted_body": formatted[:EVENT_TEXT_LIMIT]})
 
         waited = time.time() * 1000 - event.server_timestamp
         await self.service.handle(ConversationId(f"matrix:{room.room_id}"),
