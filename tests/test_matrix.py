@@ -339,3 +339,41 @@ async def test_a_send_is_retried_with_the_same_transaction_id(engine: Engine,
         matrix.RETRY_FIRST = original
     assert len(seen) == 3 and len(set(seen)) == 1
     await adapter.service.store.close()
+
+
+async def test_a_message_without_its_key_makes_the_bot_ask_for_it(
+        bot: Bot, synapse: Synapse, tmp_path: Path, caplog) -> None:
+    """The newcomer writes before the bot is invited, so the bot cannot decrypt the message:
+    instead of dropping it silently, it keeps it and asks the sender's devices for the key."""
+    import logging
+
+    from nio import AsyncClientConfig
+
+    caplog.set_level(logging.INFO, logger="bot.adapters.matrix")
+    name = f"newcomer{next(_names)}"
+    user_id = synapse.register(name, "pw-" + name)
+    store = tmp_path / "newcomer-store"
+    store.mkdir()
+    client = AsyncClient(synapse.url, user_id, store_path=str(store),
+                         config=AsyncClientConfig(encryption_enabled=True))
+    await client.login("pw-" + name)
+    await client.sync(timeout=0)
+    await client.keys_upload()
+    created = await client.room_create(
+        is_direct=True,
+        initial_state=[{"type": "m.room.encryption", "state_key": "",
+                        "content": {"algorithm": "m.megolm.v1.aes-sha2"}},
+                       {"type": "m.room.history_visibility", "state_key": "",
+                        "content": {"history_visibility": "shared"}}])
+    await client.sync(timeout=0)
+    # written before the bot is invited: only the newcomer's own devices get the room key
+    await client.room_send(created.room_id, "m.room.message",
+                           {"msgtype": "m.text", "body": "hello"},
+                           ignore_unverified_devices=True)
+    await client.room_invite(created.room_id, bot.user_id)
+    waiting = await wait_until(lambda: bot.adapter._undecrypted, timeout=30)
+    [(room, event)] = next(iter(waiting.values()))
+    assert room.room_id == created.room_id and event.sender == user_id
+    await wait_until(lambda: any("asked for a missing room key (RoomKeyRequestResponse)"
+                                 in r.getMessage() for r in caplog.records), timeout=10)
+    await client.close()

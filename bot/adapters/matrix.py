@@ -37,9 +37,12 @@ import aiohttp
 from nio import (
     AsyncClient,
     AsyncClientConfig,
+    ForwardedRoomKeyEvent,
     InviteMemberEvent,
     LoginResponse,
     MatrixRoom,
+    MegolmEvent,
+    RoomKeyEvent,
     RoomMessageText,
     RoomSendError,
     RoomSendResponse,
@@ -60,6 +63,8 @@ LATE_AFTER_MS = 10 * 60 * 1000
 RETRY_FIRST = 1.0
 RETRY_CAP = 60.0
 SEND_ATTEMPTS = 8
+#: Undecryptable messages kept per missing key (a bound: a flood cannot fill memory).
+MAX_WAITING_PER_SESSION = 50
 #: Errors that no retry can fix.
 _FINAL = {"M_FORBIDDEN", "M_UNKNOWN_TOKEN", "M_NOT_FOUND", "M_TOO_LARGE", "M_BAD_JSON"}
 #: Matrix events may be at most 64 KiB; stay well below with the JSON around the text.
@@ -115,6 +120,8 @@ class MatrixAdapter:
         self._ready = False
         self.cross_signed = False
         self.client: AsyncClient | None = None
+        #: Messages without a room key yet, by megolm session id, retried when the key comes.
+        self._undecrypted: dict[str, list[tuple[MatrixRoom, MegolmEvent]]] = {}
 
     @staticmethod
     def check_settings() -> None:
@@ -150,6 +157,9 @@ class MatrixAdapter:
             await self._login(client)
             client.add_event_callback(self._on_invite, InviteMemberEvent)
             client.add_event_callback(self._on_message, RoomMessageText)
+            client.add_event_callback(self._on_undecryptable, MegolmEvent)
+            client.add_to_device_callback(self._on_room_key, (RoomKeyEvent,
+                                                               ForwardedRoomKeyEvent))
             client.add_response_callback(self._on_sync, SyncResponse)
             if not client.loaded_sync_token:
                 await client.sync(timeout=0, full_state=True)  # the past: read, not answered
@@ -218,6 +228,26 @@ class MatrixAdapter:
     async def _on_sync(self, response: SyncResponse) -> None:
         if self.client and self.client.should_upload_keys:
             await self.client.keys_upload()
+
+    async def _on_undecryptable(self, room: MatrixRoom, event: MegolmEvent) -> None:
+        """A message the bot has no key for (sent before it joined, or the key was lost):
+        ask the sender's devices for the key and keep the event to try again when it comes."""
+        assert self.client is not None
+        if event.sender == self.client.user_id:
+            return
+        waiting = self._undecrypted.setdefault(event.session_id, [])
+        if len(waiting) < MAX_WAITING_PER_SESSION:
+            waiting.append((room, event))
+        if len(waiting) == 1:
+            answer = await self.client.request_room_key(event)
+            log.info("asked for a missing room key (%s)", type(answer).__name__)
+
+    async def _on_room_key(self, event: RoomKeyEvent | ForwardedRoomKeyEvent) -> None:
+        assert self.client is not None
+        for room, undecrypted in self._undecrypted.pop(event.session_id, []):
+            decrypted = self.client.decrypt_event(undecrypted)
+            if isinstance(decrypted, RoomMessageText):
+                await self._on_message(room, decrypted)
 
     async def _on_invite(self, room: MatrixRoom, event: InviteMemberEvent) -> None:
         assert self.client is not None
