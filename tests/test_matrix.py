@@ -13,7 +13,7 @@ from nio import AsyncClient, RoomCreateResponse, RoomMessageNotice
 
 from bot.adapters.matrix import MatrixAdapter, MatrixSettings, render
 from bot.engine import Engine
-from bot.messages import Choice, Choices, OfferCard, Offers
+from bot.messages import Choice, Choices, OfferCard, Offers, Text
 from bot.service import Service
 from bot.store import SqliteStore
 
@@ -157,12 +157,28 @@ async def test_a_restart_keeps_the_device_and_answers_nothing_twice(
 
 def test_html_is_escaped_and_plain_body_kept() -> None:
     card = OfferCard("x", "<b>VHS</b>", "a < b & c", ("Website: https://x.de/?a=1&b=2",), None)
-    body, formatted = render(Offers("<script>", (card,)))
+    [(body, formatted)] = render(Offers("<script>", (card,)))
     assert "<script>" in body and "<script>" not in formatted
     assert "<b>&lt;b&gt;VHS&lt;/b&gt;</b>" in formatted and "a &lt; b &amp; c" in formatted
-    body, formatted = render(Choices("Pick", (Choice("a", "<i>x</i>"), Choice("b", "y"))))
-    assert body == "Pick\n1. <i>x</i>\n2. y"
-    assert "<ol><li>&lt;i&gt;x&lt;/i&gt;</li><li>y</li></ol>" in formatted
+    [(body, formatted)] = render(Choices("Pick", (Choice("a", "<i>x</i>"), Choice("b", "y"))))
+    assert body == "Pick\n\n1. <i>x</i>\n2. y"
+    assert "1. &lt;i&gt;x&lt;/i&gt;<br>2. y" in formatted
+
+
+def test_long_replies_become_several_events_under_64_kib() -> None:
+    import json
+
+    from bot.adapters.matrix import EVENT_TEXT_LIMIT
+
+    text = "\n\n".join(["ش" * 3000] * 10)  # Arabic letters: 2 bytes each in UTF-8
+    events = render(Text(text))
+    assert len(events) > 1
+    for body, formatted in events:
+        content = {"msgtype": "m.notice", "body": body, "format": "org.matrix.custom.html",
+                   "formatted_body": formatted}
+        assert len(json.dumps(content, ensure_ascii=False).encode()) < 60_000
+        assert len(body) <= EVENT_TEXT_LIMIT
+    assert sum(body.count("ش") for body, _ in events) == 30_000
 
 
 async def test_an_encrypted_direct_chat(bot: Bot, synapse: Synapse, tmp_path: Path) -> None:

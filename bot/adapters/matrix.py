@@ -23,7 +23,6 @@ Settings come from the environment (see the README):
 from __future__ import annotations
 
 import asyncio
-import html
 import json
 import logging
 import os
@@ -51,7 +50,8 @@ from nio import (
 
 from bot.adapters import matrix_crosssigning as crosssigning
 from bot.adapters.telegram import SettingsError
-from bot.messages import Choices, ConversationId, Inbound, Offers, Reply, Text
+from bot.adapters.layout import markup, pack, paragraphs, plain
+from bot.messages import ConversationId, Inbound, Reply
 from bot.paths import default_data_dir
 from bot.service import Service
 
@@ -67,8 +67,9 @@ SEND_ATTEMPTS = 8
 MAX_WAITING_PER_SESSION = 50
 #: Errors that no retry can fix.
 _FINAL = {"M_FORBIDDEN", "M_UNKNOWN_TOKEN", "M_NOT_FOUND", "M_TOO_LARGE", "M_BAD_JSON"}
-#: Matrix events may be at most 64 KiB; stay well below with the JSON around the text.
-EVENT_TEXT_LIMIT = 24_000
+#: Matrix events may be at most 64 KiB: characters per event, leaving room for the HTML and
+#: for four bytes per character of UTF-8.
+EVENT_TEXT_LIMIT = 8_000
 
 
 @dataclass(frozen=True)
@@ -90,22 +91,12 @@ class MatrixSettings:
         return cls(homeserver, user, env.get("WEGWEISER_MATRIX_PASSWORD") or None)
 
 
-def render(reply: Reply) -> tuple[str, str]:
-    """(plain body, HTML formatted_body) for one reply; every text escaped."""
-    if isinstance(reply, Text):
-        return reply.text, html.escape(reply.text).replace("\n", "<br>")
-    if isinstance(reply, Choices):
-        lines = [reply.text] + [f"{n}. {o.label}" for n, o in enumerate(reply.options, 1)]
-        items = "".join(f"<li>{html.escape(o.label)}</li>" for o in reply.options)
-        return "\n".join(lines), f"<p>{html.escape(reply.text)}</p><ol>{items}</ol>"
-    assert isinstance(reply, Offers)
-    plain = [reply.intro] if reply.intro else []
-    rich = [f"<p>{html.escape(reply.intro)}</p>"] if reply.intro else []
-    for card in reply.cards:
-        plain.append("\n".join([card.title, card.why, *card.lines]))
-        rich.append(f"<p><b>{html.escape(card.title)}</b><br><i>{html.escape(card.why)}</i>"
-                    + "".join(f"<br>{html.escape(line)}" for line in card.lines) + "</p>")
-    return "\n\n".join(plain), "".join(rich)
+def render(reply: Reply, limit: int = EVENT_TEXT_LIMIT) -> list[tuple[str, str]]:
+    """(plain body, HTML formatted_body) per event for one reply; every text escaped, long
+    replies split at paragraphs so that no event comes near Matrix's 64 KiB."""
+    return [("\n\n".join(plain(block) for block in blocks),
+             "".join(f"<p>{markup(block, '<br>')}</p>" for block in blocks))
+            for blocks in pack(paragraphs(reply, numbered_choices=True), limit)]
 
 
 class MatrixAdapter:
@@ -271,11 +262,10 @@ class MatrixAdapter:
 
         async def deliver(replies: list[Reply]) -> None:
             for reply in replies:
-                body, formatted = render(reply)
-                await self.send(room.room_id, {
-                    "msgtype": "m.notice", "body": body[:EVENT_TEXT_LIMIT],
-                    "format": "org.matrix.custom.html",
-                    "formatted_body": formatted[:EVENT_TEXT_LIMIT]})
+                for body, formatted in render(reply):
+                    await self.send(room.room_id, {
+                        "msgtype": "m.notice", "body": body,
+                        "format": "org.matrix.custom.html", "formatted_body": formatted})
 
         waited = time.time() * 1000 - event.server_timestamp
         await self.service.handle(ConversationId(f"matrix:{room.room_id}"),
