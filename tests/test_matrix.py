@@ -414,3 +414,54 @@ async def test_a_message_whose_key_comes_late_is_answered_when_it_comes(
     assert notices[0].startswith("Which language"), "answered once the key came"
     assert not bot.adapter._undecrypted
     await client.close()
+
+
+async def test_a_key_forwarded_by_its_creator_unlocks_an_older_message(
+        bot: Bot, synapse: Synapse, tmp_path: Path) -> None:
+    """The newcomer writes before the bot is invited, so the bot never got that room key. It
+    asks, and the newcomer's device (Element does this for a cross-signed device) forwards
+    the key of its own session: the bot accepts it from the session's creator and answers."""
+    from nio import AsyncClientConfig
+
+    name = f"newcomer{next(_names)}"
+    user_id = synapse.register(name, "pw-" + name)
+    store = tmp_path / "newcomer-store"
+    store.mkdir()
+    client = AsyncClient(synapse.url, user_id, store_path=str(store),
+                         config=AsyncClientConfig(encryption_enabled=True))
+    await client.login("pw-" + name)
+    newcomer = Newcomer(client, [])
+    client.add_event_callback(lambda room, event: newcomer.notices.append(event.body),
+                              RoomMessageNotice)
+    await client.sync(timeout=0)
+    await client.keys_upload()
+    created = await client.room_create(
+        is_direct=True,
+        initial_state=[{"type": "m.room.encryption", "state_key": "",
+                        "content": {"algorithm": "m.megolm.v1.aes-sha2"}},
+                       {"type": "m.room.history_visibility", "state_key": "",
+                        "content": {"history_visibility": "shared"}}])
+    await client.sync(timeout=0)
+    await client.room_send(created.room_id, "m.room.message",
+                           {"msgtype": "m.text", "body": "hello"},
+                           ignore_unverified_devices=True)  # before the bot is invited
+    await client.room_invite(created.room_id, bot.user_id)
+    waiting = await wait_until(lambda: bot.adapter._undecrypted, timeout=30)
+    session_id = next(iter(waiting))
+    await wait_until(lambda: session_id in bot.adapter.client.olm.outgoing_key_requests,
+                     timeout=10)
+    # the newcomer's device forwards its own session over an Olm channel
+    device_id = bot.adapter.client.device_id
+    await client.sync(timeout=300)
+    await client.keys_query()
+    await client.keys_claim({bot.user_id: [device_id]})
+    device = client.device_store[bot.user_id][device_id]
+    olm = client.olm
+    inbound = olm.inbound_group_store.get(created.room_id,
+                                          olm.account.identity_keys["curve25519"], session_id)
+    forward = olm._encrypt_forwarding_key(created.room_id, inbound,
+                                          olm.session_store.get(device.curve25519), device)
+    await client.to_device(forward)
+    notices = await _wait_notices(newcomer, 1)
+    assert notices[0].startswith("Which language"), "answered once the key came"
+    await client.close()

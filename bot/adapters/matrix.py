@@ -146,6 +146,7 @@ class MatrixAdapter:
                                            store_path=str(self.store_dir), config=config)
         try:
             await self._login(client)
+            self._accept_keys_from_their_creators(client)
             client.add_event_callback(self._on_invite, InviteMemberEvent)
             client.add_event_callback(self._on_message, RoomMessageText)
             client.add_event_callback(self._on_undecryptable, MegolmEvent)
@@ -219,6 +220,31 @@ class MatrixAdapter:
     async def _on_sync(self, response: SyncResponse) -> None:
         if self.client and self.client.should_upload_keys:
             await self.client.keys_upload()
+
+    def _accept_keys_from_their_creators(self, client: AsyncClient) -> None:
+        """Let the device that created a room key forward it when the bot asked for it.
+
+        matrix-nio 0.26 accepts forwarded keys only from the bot's own devices, so a key that
+        a newcomer's Element forwards in answer to the bot's request would be dropped. It is
+        safe to accept it from the device that created the session: the Olm channel proves
+        the forwarding device's curve25519 key, and it must be the session's own sender key.
+        """
+        olm = client.olm
+        if olm is None:
+            return
+        original = olm._should_accept_forward
+
+        def accept(sender: str, sender_key: str, event: ForwardedRoomKeyEvent) -> bool:
+            if original(sender, sender_key, event):
+                return True
+            request = olm.outgoing_key_requests.get(event.session_id)
+            content = event.source.get("content", {})
+            return (request is not None and event.algorithm == request.algorithm
+                    and event.room_id == request.room_id
+                    and content.get("sender_key") == sender_key
+                    and not content.get("forwarding_curve25519_key_chain"))
+
+        olm._should_accept_forward = accept  # type: ignore[method-assign]
 
     async def _on_undecryptable(self, room: MatrixRoom, event: MegolmEvent) -> None:
         """A message the bot has no key for (sent before it joined, or the key was lost):
