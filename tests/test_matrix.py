@@ -66,6 +66,25 @@ async def _newcomer(synapse: Synapse) -> Newcomer:
     return newcomer
 
 
+async def _encrypted_newcomer(synapse: Synapse, tmp_path: Path) -> Newcomer:
+    """A newcomer whose client encrypts (its own crypto store), keys uploaded."""
+    from nio import AsyncClientConfig
+
+    name = f"newcomer{next(_names)}"
+    user_id = synapse.register(name, "pw-" + name)
+    store = tmp_path / f"{name}-store"
+    store.mkdir()
+    client = AsyncClient(synapse.url, user_id, store_path=str(store),
+                         config=AsyncClientConfig(encryption_enabled=True))
+    await client.login("pw-" + name)
+    newcomer = Newcomer(client, [])
+    client.add_event_callback(lambda room, event: newcomer.notices.append(event.body),
+                              RoomMessageNotice)
+    await client.sync(timeout=0)
+    await client.keys_upload()
+    return newcomer
+
+
 async def _start_bot(synapse: Synapse, engine: Engine, directory: Path, user: str,
                      password: str) -> Bot:
     settings = MatrixSettings(synapse.url, user, password)
@@ -182,23 +201,8 @@ def test_long_replies_become_several_events_under_64_kib() -> None:
 
 
 async def test_an_encrypted_direct_chat(bot: Bot, synapse: Synapse, tmp_path: Path) -> None:
-    from nio import AsyncClientConfig
-
-    name = f"newcomer{next(_names)}"
-    user_id = synapse.register(name, "pw-" + name)
-    store = tmp_path / "newcomer-store"
-    store.mkdir()
-    client = AsyncClient(synapse.url, user_id, store_path=str(store),
-                         config=AsyncClientConfig(encryption_enabled=True))
-    await client.login("pw-" + name)
-    newcomer = Newcomer(client, [])
-
-    async def on_notice(room, event: RoomMessageNotice) -> None:
-        newcomer.notices.append(event.body)
-
-    client.add_event_callback(on_notice, RoomMessageNotice)
-    await client.sync(timeout=0)
-    await client.keys_upload()
+    newcomer = await _encrypted_newcomer(synapse, tmp_path)
+    client = newcomer.client
     created = await client.room_create(
         is_direct=True, invite=[bot.user_id],
         initial_state=[{"type": "m.room.encryption", "state_key": "",
@@ -365,20 +369,10 @@ async def test_a_message_whose_key_comes_late_is_answered_when_it_comes(
     send the message first and its key second."""
     import uuid
 
-    from nio import Api, AsyncClientConfig
+    from nio import Api
 
-    name = f"newcomer{next(_names)}"
-    user_id = synapse.register(name, "pw-" + name)
-    store = tmp_path / "newcomer-store"
-    store.mkdir()
-    client = AsyncClient(synapse.url, user_id, store_path=str(store),
-                         config=AsyncClientConfig(encryption_enabled=True))
-    await client.login("pw-" + name)
-    newcomer = Newcomer(client, [])
-    client.add_event_callback(lambda room, event: newcomer.notices.append(event.body),
-                              RoomMessageNotice)
-    await client.sync(timeout=0)
-    await client.keys_upload()
+    newcomer = await _encrypted_newcomer(synapse, tmp_path)
+    client = newcomer.client
     created = await client.room_create(
         is_direct=True, invite=[bot.user_id],
         initial_state=[{"type": "m.room.encryption", "state_key": "",
@@ -394,7 +388,7 @@ async def test_a_message_whose_key_comes_late_is_answered_when_it_comes(
     if missing:
         await client.keys_claim(missing)
     olm = client.olm
-    _, key_messages = olm.share_group_session(created.room_id, [user_id, bot.user_id],
+    _, key_messages = olm.share_group_session(created.room_id, [client.user_id, bot.user_id],
                                               ignore_unverified_devices=True)
     olm.outbound_group_sessions[created.room_id].shared = True  # not yet, in truth
     encrypted = olm.group_encrypt(created.room_id, {
@@ -421,20 +415,8 @@ async def test_a_key_forwarded_by_its_creator_unlocks_an_older_message(
     """The newcomer writes before the bot is invited, so the bot never got that room key. It
     asks, and the newcomer's device (Element does this for a cross-signed device) forwards
     the key of its own session: the bot accepts it from the session's creator and answers."""
-    from nio import AsyncClientConfig
-
-    name = f"newcomer{next(_names)}"
-    user_id = synapse.register(name, "pw-" + name)
-    store = tmp_path / "newcomer-store"
-    store.mkdir()
-    client = AsyncClient(synapse.url, user_id, store_path=str(store),
-                         config=AsyncClientConfig(encryption_enabled=True))
-    await client.login("pw-" + name)
-    newcomer = Newcomer(client, [])
-    client.add_event_callback(lambda room, event: newcomer.notices.append(event.body),
-                              RoomMessageNotice)
-    await client.sync(timeout=0)
-    await client.keys_upload()
+    newcomer = await _encrypted_newcomer(synapse, tmp_path)
+    client = newcomer.client
     created = await client.room_create(
         is_direct=True,
         initial_state=[{"type": "m.room.encryption", "state_key": "",
