@@ -89,3 +89,35 @@ async def test_sqlite_state_survives_reopening(tmp_path: Path) -> None:
     assert await second.load(ALICE) == {"v": 1, "step": "results"}
     assert await second.seen(ALICE, "e1")
     await second.close()
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage"])
+async def test_a_corrupt_sqlite_file_is_moved_aside(tmp_path: Path, damage: str,
+                                                    caplog) -> None:
+    path = tmp_path / "store.sqlite3"
+    first = SqliteStore(path)
+    for i in range(50):
+        await first.commit(ConversationId(f"test:{i}"), {"v": 1, "i": i}, f"e{i}", NOW)
+    await first.close()
+    content = path.read_bytes()
+    path.write_bytes(content[: len(content) // 3] if damage == "truncate"
+                     else b"this is not a database" * 100)
+    second = SqliteStore(path)  # starts instead of refusing
+    await second.commit(ALICE, {"v": 1}, "e1", NOW)
+    assert await second.load(ALICE) == {"v": 1}
+    await second.close()
+    assert list(tmp_path.glob("store.sqlite3.corrupt-*")), "the damaged file is kept aside"
+    assert any("moved it to" in r.getMessage() for r in caplog.records)
+
+
+async def test_idle_conversations_are_forgotten(store: Store) -> None:
+    from datetime import timedelta
+
+    old, recent = NOW - timedelta(days=40), NOW - timedelta(days=2)
+    await store.commit(ALICE, {"v": 1}, "e1", old)
+    await store.commit(BOB, {"v": 1}, "e1", recent)
+    assert await store.forget_idle(NOW - timedelta(days=30)) == 1
+    assert await store.load(ALICE) is None and not await store.seen(ALICE, "e1")
+    assert await store.load(BOB) == {"v": 1} and await store.seen(BOB, "e1")
+    await store.commit(BOB, {"v": 1, "step": "topic"}, "e2", NOW)  # active again: kept
+    assert await store.forget_idle(NOW - timedelta(days=1)) == 0

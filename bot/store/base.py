@@ -32,6 +32,9 @@ class Store(Protocol):
                      event_id: str | None, now: datetime) -> None:
         """Save `state` (None: delete everything about the conversation), mark event seen."""
 
+    async def forget_idle(self, before: datetime) -> int:
+        """Delete every conversation last changed before `before`; return how many."""
+
     async def count(self, kind: str, labels: tuple[str, ...], day: date) -> None:
         """Add one to an anonymous counter."""
 

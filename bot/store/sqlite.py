@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -19,6 +20,7 @@ from bot.messages import ConversationId
 from bot.store.base import SEEN_PER_CONVERSATION, JsonState
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
@@ -32,14 +34,39 @@ CREATE TABLE IF NOT EXISTS counters (
 """
 
 
+def _open(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+            raise sqlite3.DatabaseError("integrity check failed")
+        db.executescript(_SCHEMA)
+    except sqlite3.DatabaseError:
+        db.close()
+        raise
+    return db
+
+
 class SqliteStore:
+    """Conversations in one SQLite file. A file that is truncated or corrupt (a full disk, a
+    crash during a copy) is moved aside with a clear log line and a fresh one is started:
+    the bot keeps serving instead of refusing to start."""
+
     def __init__(self, path: Path | str):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        try:
+            self._db = _open(self.path)
+        except sqlite3.DatabaseError as err:
+            aside = self.path.with_name(
+                f"{self.path.name}.corrupt-{datetime.now(UTC):%Y%m%dT%H%M%S}")
+            self.path.rename(aside)
+            for suffix in ("-wal", "-shm"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+            log.error("the conversation store %s was unreadable (%s); moved it to %s and "
+                      "started a new one", self.path.name, err, aside.name)
+            self._db = _open(self.path)
         self._lock = threading.Lock()
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
@@ -72,7 +99,8 @@ class SqliteStore:
                     "INSERT INTO conversations (id, state, updated) VALUES (?, ?, ?) "
                     "ON CONFLICT(id) DO UPDATE SET state = excluded.state, "
                     "updated = excluded.updated",
-                    (conversation, json.dumps(state, ensure_ascii=False), now.isoformat()))
+                    (conversation, json.dumps(state, ensure_ascii=False),
+                     now.astimezone(UTC).isoformat()))
                 if event_id is not None:
                     db.execute(
                         "INSERT OR IGNORE INTO seen (conversation, event_id, seq) VALUES "
@@ -83,6 +111,18 @@ class SqliteStore:
                         "(SELECT MAX(seq) FROM seen WHERE conversation = ?) - ?",
                         (conversation, conversation, SEEN_PER_CONVERSATION))
         await self._run(work)
+
+    async def forget_idle(self, before: datetime) -> int:
+        cutoff = before.astimezone(UTC).isoformat()
+
+        def work(db: sqlite3.Connection) -> int:
+            with db:
+                db.execute("BEGIN IMMEDIATE")
+                db.execute("DELETE FROM seen WHERE conversation IN "
+                           "(SELECT id FROM conversations WHERE updated < ?)", (cutoff,))
+                return db.execute("DELETE FROM conversations WHERE updated < ?",
+                                  (cutoff,)).rowcount
+        return await self._run(work)
 
     async def count(self, kind: str, labels: tuple[str, ...], day: date) -> None:
         await self._run(lambda db: db.execute(
