@@ -9,6 +9,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 
 from bot import __version__
@@ -107,13 +108,27 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     engine = _build_engine(args.content, args.locales)
     store = open_store(args.data_dir)
-    adapter = adapter_cls(Service(engine, store), data_dir=args.data_dir)
+    service = Service(engine, store)
+    adapter = adapter_cls(service, data_dir=args.data_dir)
     log.info("starting the %s adapter with %d offers", args.adapter, len(engine.catalogue.offers))
+
+    async def serve() -> None:
+        forgetting = asyncio.create_task(service.keep_forgetting(timedelta(days=args.keep_days)))
+        try:
+            await adapter.run()
+        finally:
+            forgetting.cancel()
+
     try:
-        asyncio.run(adapter.run())
+        asyncio.run(serve())
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def _keep_days() -> int:
+    value = os.environ.get("WEGWEISER_KEEP_DAYS", "30")
+    return int(value) if value.isdigit() and int(value) > 0 else 30
 
 
 def parser() -> argparse.ArgumentParser:
@@ -135,6 +150,9 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("adapter", help="which platform, e.g. console")
     run.add_argument("--data-dir", type=Path, default=default_data_dir(),
                      help="where conversations are stored (SQLite)")
+    run.add_argument("--keep-days", type=int, default=_keep_days(),
+                     help="delete conversations idle for longer than this "
+                          "(WEGWEISER_KEEP_DAYS, default 30)")
     run.set_defaults(func=cmd_run)
 
     validate = sub.add_parser("validate", help="check a catalogue folder, list every problem")

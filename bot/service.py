@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bot.engine import Engine, State
 from bot.messages import ConversationId, Inbound, Reply, UnmetNeed
@@ -117,6 +117,16 @@ class Service:
             return await self.handle(conversation, Inbound(locale_hint=locale_hint))
         outputs = self.engine.resume(State.from_json(stored), self.clock())
         return [o for o in outputs if not isinstance(o, UnmetNeed)]
+
+    async def keep_forgetting(self, retention: timedelta, every: float = 3600.0) -> None:
+        """Delete conversations idle for longer than `retention`, now and then every `every`
+        seconds, until cancelled. Nobody's answers are kept longer than needed."""
+        while True:
+            forgotten = await self.store.forget_idle(self.clock() - retention)
+            if forgotten:
+                log.info("forgot %d conversation(s) idle for over %d days", forgotten,
+                         retention.days)
+            await asyncio.sleep(every)
 
     @property
     def active_locks(self) -> int:

@@ -91,3 +91,19 @@ async def test_reload_swaps_the_engine_between_turns(engine: Engine, catalogue,
     service.engine = Engine(catalogue, languages)
     replies = await service.handle(ALICE, Inbound(text="school"), "2")
     assert replies
+
+
+async def test_idle_conversations_are_forgotten_on_schedule(engine: Engine) -> None:
+    from datetime import timedelta
+
+    clock = [NOW - timedelta(days=31)]
+    store = MemoryStore()
+    service = Service(engine, store, clock=lambda: clock[0])
+    await service.handle(ALICE, Inbound(choice="lang:en"), "1")  # 31 days ago
+    clock[0] = NOW
+    await service.handle(ConversationId("test:bob"), Inbound(choice="lang:de"), "1")
+    task = asyncio.create_task(service.keep_forgetting(timedelta(days=30), every=0.01))
+    await asyncio.sleep(0.05)
+    task.cancel()
+    assert await store.load(ALICE) is None, "idle for 31 days: forgotten"
+    assert await store.load(ConversationId("test:bob")) is not None
