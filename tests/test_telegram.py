@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -229,7 +230,7 @@ async def test_webhook_requires_the_secret(engine: Engine, tmp_path: Path) -> No
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    secret = "s3cret-token-for-this-test"
+    secret = secrets.token_urlsafe(24)  # made up per run, like a real deployment
     settings = TelegramSettings(token=TOKEN, api_url=api.base_url,
                                 webhook_url="https://bot.example.org/telegram",
                                 webhook_secret=secret, listen="127.0.0.1", port=port)
