@@ -12,13 +12,18 @@ from pathlib import Path
 
 import pytest
 
-from bot.adapters.telegram import SettingsError, TelegramAdapter, TelegramSettings, to_inbound
-from bot.adapters.telegram_render import CALLBACK_LIMIT, MESSAGE_LIMIT, callback_data, render
+from bot.adapters import SettingsError
+from bot.adapters.telegram import TelegramAdapter, TelegramSettings, to_inbound
+from bot.adapters.telegram_render import (
+    CALLBACK_LIMIT,
+    MESSAGE_LIMIT,
+    callback_data,
+    render,
+)
 from bot.engine import Engine
 from bot.messages import Choice, Choices, OfferCard, Offers, Text
 from bot.service import Service
 from bot.store import SqliteStore
-
 from tests.fake_telegram import TOKEN, FakeBotApi
 
 

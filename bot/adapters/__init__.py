@@ -13,6 +13,10 @@ from typing import Any, Protocol
 GROUP = "wegweiser.adapters"
 
 
+class SettingsError(ValueError):
+    """An adapter's setting is missing or wrong; the message says which and how to fix it."""
+
+
 class Adapter(Protocol):
     """Constructed as `Adapter(service, data_dir=...)`; `data_dir` is where it may keep state
     of its own (the Matrix device and keys, for example)."""

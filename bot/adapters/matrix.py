@@ -48,8 +48,8 @@ from nio import (
     SyncResponse,
 )
 
+from bot.adapters import SettingsError
 from bot.adapters import matrix_crosssigning as crosssigning
-from bot.adapters.telegram import SettingsError
 from bot.adapters.layout import markup, pack, paragraphs, plain
 from bot.messages import ConversationId, Inbound, Reply
 from bot.paths import default_data_dir

@@ -38,6 +38,7 @@ from telegram.constants import ParseMode
 from telegram.error import Conflict, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
 
+from bot.adapters import SettingsError
 from bot.adapters.telegram_render import NUMBERED, render
 from bot.engine.vocabulary import COMMAND_DESCRIPTIONS
 from bot.messages import ConversationId, Inbound, Reply
@@ -48,10 +49,6 @@ log = logging.getLogger(__name__)
 _BOT_SUFFIX = re.compile(r"^(/\w+)@\w+")
 #: Offer cards carry several links; a preview of one of them would only push the text away.
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-
-
-class SettingsError(ValueError):
-    """A setting is missing or wrong; the message says which and how to fix it."""
 
 
 @dataclass(frozen=True)
