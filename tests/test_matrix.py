@@ -85,6 +85,26 @@ async def _encrypted_newcomer(synapse: Synapse, tmp_path: Path) -> Newcomer:
     return newcomer
 
 
+async def _encrypted_direct_chat(newcomer: Newcomer, bot: Bot, invite: bool = True) -> str:
+    """An encrypted room created by the newcomer (the bot invited unless `invite` is False)."""
+    created = await newcomer.client.room_create(
+        is_direct=True, invite=[bot.user_id] if invite else [],
+        initial_state=[{"type": "m.room.encryption", "state_key": "",
+                        "content": {"algorithm": "m.megolm.v1.aes-sha2"}},
+                       {"type": "m.room.history_visibility", "state_key": "",
+                        "content": {"history_visibility": "shared"}}])
+    assert isinstance(created, RoomCreateResponse)
+    return created.room_id
+
+
+async def _wait_joined(newcomer: Newcomer, room_id: str, user_id: str) -> None:
+    async def joined() -> bool:
+        await newcomer.client.sync(timeout=200)
+        return user_id in newcomer.client.rooms[room_id].users
+
+    await wait_until(joined, timeout=20)
+
+
 async def _start_bot(synapse: Synapse, engine: Engine, directory: Path, user: str,
                      password: str) -> Bot:
     settings = MatrixSettings(synapse.url, user, password)
@@ -203,20 +223,10 @@ def test_long_replies_become_several_events_under_64_kib() -> None:
 async def test_an_encrypted_direct_chat(bot: Bot, synapse: Synapse, tmp_path: Path) -> None:
     newcomer = await _encrypted_newcomer(synapse, tmp_path)
     client = newcomer.client
-    created = await client.room_create(
-        is_direct=True, invite=[bot.user_id],
-        initial_state=[{"type": "m.room.encryption", "state_key": "",
-                        "content": {"algorithm": "m.megolm.v1.aes-sha2"}}])
-    assert isinstance(created, RoomCreateResponse)
-
-    async def joined() -> bool:
-        members = await client.joined_members(created.room_id)
-        return bot.user_id in [m.user_id for m in members.members]
-
-    await wait_until(joined, timeout=20)
-    await client.sync(timeout=500)
-    assert client.rooms[created.room_id].encrypted
-    await client.room_send(created.room_id, "m.room.message",
+    room_id = await _encrypted_direct_chat(newcomer, bot)
+    await _wait_joined(newcomer, room_id, bot.user_id)
+    assert client.rooms[room_id].encrypted
+    await client.room_send(room_id, "m.room.message",
                            {"msgtype": "m.text", "body": "hello"},
                            ignore_unverified_devices=True)
     notices = await _wait_notices(newcomer, 1)
@@ -373,28 +383,20 @@ async def test_a_message_whose_key_comes_late_is_answered_when_it_comes(
 
     newcomer = await _encrypted_newcomer(synapse, tmp_path)
     client = newcomer.client
-    created = await client.room_create(
-        is_direct=True, invite=[bot.user_id],
-        initial_state=[{"type": "m.room.encryption", "state_key": "",
-                        "content": {"algorithm": "m.megolm.v1.aes-sha2"}}])
-
-    async def joined() -> bool:
-        await client.sync(timeout=200)
-        return bot.user_id in client.rooms[created.room_id].users
-
-    await wait_until(joined, timeout=20)
+    room_id = await _encrypted_direct_chat(newcomer, bot)
+    await _wait_joined(newcomer, room_id, bot.user_id)
     await client.keys_query()
-    missing = client.get_missing_sessions(created.room_id)
+    missing = client.get_missing_sessions(room_id)
     if missing:
         await client.keys_claim(missing)
     olm = client.olm
-    _, key_messages = olm.share_group_session(created.room_id, [client.user_id, bot.user_id],
+    _, key_messages = olm.share_group_session(room_id, [client.user_id, bot.user_id],
                                               ignore_unverified_devices=True)
-    olm.outbound_group_sessions[created.room_id].shared = True  # not yet, in truth
-    encrypted = olm.group_encrypt(created.room_id, {
+    olm.outbound_group_sessions[room_id].shared = True  # not yet, in truth
+    encrypted = olm.group_encrypt(room_id, {
         "type": "m.room.message", "content": {"msgtype": "m.text", "body": "hello"}})
     headers: dict[str, str] = {}  # Api puts the access token into the path
-    method, path, data = Api.room_send(client.access_token, created.room_id,
+    method, path, data = Api.room_send(client.access_token, room_id,
                                        "m.room.encrypted", encrypted, uuid.uuid4())
     sent = await client.send(method, path, data, headers=headers)  # the message first ...
     assert sent.status == 200, await sent.text()
@@ -417,17 +419,12 @@ async def test_a_key_forwarded_by_its_creator_unlocks_an_older_message(
     the key of its own session: the bot accepts it from the session's creator and answers."""
     newcomer = await _encrypted_newcomer(synapse, tmp_path)
     client = newcomer.client
-    created = await client.room_create(
-        is_direct=True,
-        initial_state=[{"type": "m.room.encryption", "state_key": "",
-                        "content": {"algorithm": "m.megolm.v1.aes-sha2"}},
-                       {"type": "m.room.history_visibility", "state_key": "",
-                        "content": {"history_visibility": "shared"}}])
+    room_id = await _encrypted_direct_chat(newcomer, bot, invite=False)
     await client.sync(timeout=0)
-    await client.room_send(created.room_id, "m.room.message",
+    await client.room_send(room_id, "m.room.message",
                            {"msgtype": "m.text", "body": "hello"},
                            ignore_unverified_devices=True)  # before the bot is invited
-    await client.room_invite(created.room_id, bot.user_id)
+    await client.room_invite(room_id, bot.user_id)
     waiting = await wait_until(lambda: bot.adapter._undecrypted, timeout=30)
     session_id = next(iter(waiting))
     await wait_until(lambda: session_id in bot.adapter.client.olm.outgoing_key_requests,
@@ -439,9 +436,9 @@ async def test_a_key_forwarded_by_its_creator_unlocks_an_older_message(
     await client.keys_claim({bot.user_id: [device_id]})
     device = client.device_store[bot.user_id][device_id]
     olm = client.olm
-    inbound = olm.inbound_group_store.get(created.room_id,
+    inbound = olm.inbound_group_store.get(room_id,
                                           olm.account.identity_keys["curve25519"], session_id)
-    forward = olm._encrypt_forwarding_key(created.room_id, inbound,
+    forward = olm._encrypt_forwarding_key(room_id, inbound,
                                           olm.session_store.get(device.curve25519), device)
     await client.to_device(forward)
     notices = await _wait_notices(newcomer, 1)
