@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
@@ -107,17 +108,29 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(err, file=sys.stderr)
         return 2
     engine = _build_engine(args.content, args.locales)
-    store = open_store(args.data_dir)
+    try:
+        store = open_store(args.data_dir)
+    except ValueError as err:
+        print(err, file=sys.stderr)
+        return 2
     service = Service(engine, store)
     adapter = adapter_cls(service, data_dir=args.data_dir)
     log.info("starting the %s adapter with %d offers", args.adapter, len(engine.catalogue.offers))
 
     async def serve() -> None:
+        stop = getattr(adapter, "stop", None)
+        if stop is not None:  # the console adapter stops with the terminal instead
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                # stop taking updates, finish the turns in flight, then return normally
+                loop.add_signal_handler(signum, stop)
         forgetting = asyncio.create_task(service.keep_forgetting(timedelta(days=args.keep_days)))
         try:
             await adapter.run()
         finally:
             forgetting.cancel()
+            await store.close()
+        log.info("stopped; every turn in flight was finished")
 
     try:
         asyncio.run(serve())

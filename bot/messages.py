@@ -7,8 +7,8 @@ bidi-safe; adapters only lay them out and escape them for their markup.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import NewType
+from dataclasses import asdict, dataclass
+from typing import Any, NewType
 
 #: A conversation across platforms, e.g. "telegram:123", "matrix:!room:server", "console:local".
 ConversationId = NewType("ConversationId", str)
@@ -81,3 +81,37 @@ class UnmetNeed:
 
 
 Output = Reply | UnmetNeed
+
+
+# Inbound events wait in the store's inbox and replies in its outbox (see bot/store/base.py),
+# so both travel as JSON. Explicit per type: a stored value never names a Python class.
+
+def inbound_to_json(inbound: Inbound) -> dict[str, Any]:
+    return {k: v for k, v in asdict(inbound).items() if v not in (None, "", False)}
+
+
+def inbound_from_json(data: dict[str, Any]) -> Inbound:
+    return Inbound(text=str(data.get("text", "")), choice=data.get("choice"),
+                   locale_hint=data.get("locale_hint"), start=data.get("start"),
+                   late=bool(data.get("late", False)))
+
+
+_REPLY_KINDS: dict[type, str] = {Text: "text", Choices: "choices", Offers: "offers"}
+
+
+def reply_to_json(reply: Reply) -> dict[str, Any]:
+    return {"kind": _REPLY_KINDS[type(reply)], **asdict(reply)}
+
+
+def reply_from_json(data: dict[str, Any]) -> Reply:
+    kind, rtl = data["kind"], bool(data.get("rtl", False))
+    if kind == "text":
+        return Text(data["text"], rtl)
+    if kind == "choices":
+        return Choices(data["text"], tuple(Choice(o["id"], o["label"]) for o in data["options"]),
+                       rtl)
+    if kind == "offers":
+        return Offers(data["intro"], tuple(
+            OfferCard(c["offer_id"], c["title"], c["why"], tuple(c["lines"]), c.get("url"))
+            for c in data["cards"]), rtl)
+    raise ValueError(f"unknown reply kind {kind!r}")

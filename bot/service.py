@@ -1,118 +1,185 @@
 """The async glue between adapters and the engine: the only place conversations change.
 
-For each inbound event: take the person's lock (their messages are handled in order, one at a
-time, even when a platform delivers them concurrently), skip the event if it was handled
-before (platforms redeliver after timeouts and restarts), load state, run the pure engine,
-commit the new state together with the event id, record anonymous signals, and return the
-replies for the adapter to send.
+Every inbound event first goes into the person's inbox in the store, before the platform is
+told it arrived; from there one worker at a time (whoever holds the person's lock, in this
+process or another) takes the events in order: load the state, run the pure engine, and
+commit the new state, the event as handled and the replies (into the outbox) in one atomic
+step. Only then are the replies sent, each one taken out of the outbox once it went out.
+
+So a crash at any point loses nothing and answers nothing twice: an event not yet committed
+is still in the inbox, a reply not yet sent is still in the outbox, and a worker that comes
+back (or another one, once the dead one's lock expired) finishes the work (`recover`).
+Platforms redeliver after timeouts and restarts; the store refuses an event it has seen.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from bot.engine import Engine, State
-from bot.messages import ConversationId, Inbound, Reply, UnmetNeed
+from bot.messages import (ConversationId, Inbound, Reply, UnmetNeed, inbound_from_json,
+                          inbound_to_json, reply_from_json, reply_to_json)
 from bot.store import Store
+from bot.store.base import Event, LockLost
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-Deliver = Callable[[list[Reply]], Awaitable[None]]
+#: Sends one reply to the person. Raises if it may be retried later (the reply stays in the
+#: outbox); returns normally once the reply is sent or can never be (the person blocked the bot).
+Deliver = Callable[[Reply], Awaitable[None]]
+DeliverFor = Callable[[ConversationId], Deliver | None]
+#: An event handled this much later than it arrived (the bot was down) gets an apology first.
+LATE_AFTER = timedelta(minutes=10)
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class _Locks:
-    """One asyncio.Lock per conversation, dropped again when nobody waits for it."""
-
-    def __init__(self) -> None:
-        self._locks: dict[ConversationId, tuple[asyncio.Lock, int]] = {}
-
-    def hold(self, conversation: ConversationId) -> _Held:
-        return _Held(self, conversation)
-
-    def _acquire_ref(self, conversation: ConversationId) -> asyncio.Lock:
-        lock, users = self._locks.get(conversation, (asyncio.Lock(), 0))
-        self._locks[conversation] = (lock, users + 1)
-        return lock
-
-    def _release_ref(self, conversation: ConversationId) -> None:
-        lock, users = self._locks[conversation]
-        if users <= 1:
-            del self._locks[conversation]
-        else:
-            self._locks[conversation] = (lock, users - 1)
-
-    def __len__(self) -> int:
-        return len(self._locks)
-
-
-class _Held:
-    def __init__(self, locks: _Locks, conversation: ConversationId):
-        self._locks, self._conversation = locks, conversation
-
-    async def __aenter__(self) -> None:
-        self._lock = self._locks._acquire_ref(self._conversation)
-        try:
-            await self._lock.acquire()
-        except BaseException:
-            self._locks._release_ref(self._conversation)
-            raise
-
-    async def __aexit__(self, *exc: object) -> None:
-        self._lock.release()
-        self._locks._release_ref(self._conversation)
-
-
 class Service:
-    """Handles one inbound event at a time per conversation. `engine` may be swapped live."""
+    """Handles the events of each conversation in order, once. `engine` may be swapped live."""
 
     def __init__(self, engine: Engine, store: Store, clock: Clock = utc_now):
         self.engine = engine
         self.store = store
         self.clock = clock
-        self._locks = _Locks()
+        self._busy = 0
+        self._quiet = asyncio.Event()
+        self._quiet.set()
 
     async def handle(self, conversation: ConversationId, inbound: Inbound,
                      event_id: str | None = None, deliver: Deliver | None = None) -> list[Reply]:
-        """The replies to send for this event; empty if the event was handled before.
-
-        With `deliver`, the replies are also sent through it while the person's lock is still
-        held, so that the answers to two quick messages never interleave in the chat.
-        """
-        async with self._locks.hold(conversation):
-            if event_id is not None and await self.store.seen(conversation, event_id):
-                log.info("skipping an event that was already handled")
+        """`receive` the event, then `drain` the person's inbox. Returns the replies this call
+        handled, or none if the event was handled before or another worker will answer it."""
+        with self._working():
+            if not await self.receive(conversation, inbound, event_id):
                 return []
-            stored = await self.store.load(conversation)
-            state = State.from_json(stored) if stored is not None else None
-            now = self.clock()
-            engine = self.engine  # one catalogue for the whole turn, even during a reload
+            return await self.drain(conversation, deliver)
+
+    async def receive(self, conversation: ConversationId, inbound: Inbound,
+                      event_id: str | None = None) -> bool:
+        """Put the event in the person's inbox; False if it was handled or queued before.
+
+        Adapters call this before they acknowledge the event to the platform: once it returns
+        True, a crash can no longer lose the message.
+        """
+        if await self.store.receive(conversation, event_id or uuid.uuid4().hex,
+                                    inbound_to_json(inbound), self.clock()):
+            return True
+        log.info("skipping an event that was already handled")
+        return False
+
+    async def drain(self, conversation: ConversationId,
+                    deliver: Deliver | None = None) -> list[Reply]:
+        """Take the person's queued events in order and send the replies, unless another
+        worker holds the person's lock (it takes every queued event, so nothing waits).
+
+        `deliver` sends a reply to this conversation; without it (the console, tests) replies
+        count as sent once returned. Returns the replies this call handled.
+        """
+        handled: list[Reply] = []
+        with self._working():
+            while True:
+                async with self.store.lock(conversation) as mine:
+                    if not mine:
+                        return handled
+                    try:
+                        handled += await self._flush(conversation, deliver)  # left by a crash
+                        while events := await self.store.pending(conversation):
+                            for event in events:
+                                handled += await self._turn(conversation, event, deliver)
+                    except LockLost:
+                        log.warning("a conversation's lock expired during a turn; another "
+                                    "worker takes over")
+                        return handled
+                # someone may have queued an event and found the lock taken as we let go
+                if not await self.store.pending(conversation):
+                    return handled
+
+    async def recover(self, deliver_for: DeliverFor) -> int:
+        """Finish the work a crash or a dead worker left behind: queued events and unsent
+        replies. `deliver_for` gives the sender for a conversation, or None for one that
+        belongs to another platform. Returns how many conversations were looked at."""
+        done = 0
+        with self._working():
+            for conversation in await self.store.waiting():
+                deliver = deliver_for(conversation)
+                if deliver is None:
+                    continue
+                try:
+                    await self.drain(conversation, deliver)
+                except Exception as err:  # noqa: BLE001  the next round tries again
+                    log.warning("could not finish a conversation's queued work (%s); will "
+                                "retry", type(err).__name__)
+                done += 1
+        return done
+
+    async def keep_recovering(self, deliver_for: DeliverFor, every: float = 15.0) -> None:
+        """`recover` now and then every `every` seconds, until cancelled."""
+        while True:
+            await self.recover(deliver_for)
+            await asyncio.sleep(every)
+
+    async def settle(self) -> None:
+        """Wait until no turn is in progress: for a graceful shutdown."""
+        await self._quiet.wait()
+
+    @contextmanager
+    def _working(self) -> Iterator[None]:
+        self._busy += 1
+        self._quiet.clear()
+        try:
+            yield
+        finally:
+            self._busy -= 1
+            if not self._busy:
+                self._quiet.set()
+
+    async def _turn(self, conversation: ConversationId, event: Event,
+                    deliver: Deliver | None) -> list[Reply]:
+        stored = await self.store.load(conversation)
+        state = State.from_json(stored) if stored is not None else None
+        now = self.clock()
+        inbound = inbound_from_json(event.inbound)
+        if not inbound.late and now - event.received > LATE_AFTER:
+            inbound = Inbound(inbound.text, inbound.choice, inbound.locale_hint, inbound.start,
+                              late=True)
+        engine = self.engine  # one catalogue for the whole turn, even during a reload
+        try:
             new_state, outputs = engine.step(state, inbound, now)
-            await self.store.commit(conversation, new_state.to_json() if new_state else None,
-                                    event_id, now)
-            replies: list[Reply] = []
-            for item in outputs:
-                if isinstance(item, UnmetNeed):
-                    await self.store.count("unmet", (item.topic, item.lang, item.step),
-                                           now.date())
-                else:
-                    replies.append(item)
-            if deliver is not None and replies:
-                await deliver(replies)
-            return replies
+        except Exception as err:  # noqa: BLE001  a bug must not block the person's inbox
+            log.error("the engine failed on an event (%s); it is dropped", type(err).__name__)
+            await self.store.commit(conversation, stored, event.id, [], now)
+            return []
+        replies = [item for item in outputs if not isinstance(item, UnmetNeed)]
+        await self.store.commit(conversation, new_state.to_json() if new_state else None,
+                                event.id, [reply_to_json(r) for r in replies], now)
+        for item in outputs:
+            if isinstance(item, UnmetNeed):
+                await self.store.count("unmet", (item.topic, item.lang, item.step), now.date())
+        return await self._flush(conversation, deliver)
+
+    async def _flush(self, conversation: ConversationId, deliver: Deliver | None) -> list[Reply]:
+        """Send the outbox in order, dropping each reply only once it went out."""
+        sent: list[Reply] = []
+        for data in await self.store.outbox(conversation):
+            reply = reply_from_json(data)
+            if deliver is not None:
+                await deliver(reply)
+            await self.store.delivered(conversation)
+            sent.append(reply)
+        return sent
 
     async def resume(self, conversation: ConversationId,
                      locale_hint: str | None = None) -> list[Reply]:
         """Show where a conversation stands (after a restart); greet a new one."""
-        async with self._locks.hold(conversation):
-            stored = await self.store.load(conversation)
+        stored = await self.store.load(conversation)
         if stored is None:
             return await self.handle(conversation, Inbound(locale_hint=locale_hint))
         outputs = self.engine.resume(State.from_json(stored), self.clock())
@@ -128,6 +195,3 @@ class Service:
                          retention.days)
             await asyncio.sleep(every)
 
-    @property
-    def active_locks(self) -> int:
-        return len(self._locks)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import date
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,31 +17,82 @@ from tests.conftest import NOW
 
 ALICE = ConversationId("test:alice")
 BOB = ConversationId("test:bob")
+HELLO = {"text": "hallo 👋 مرحبا"}
+
+#: Everything a backend holds, as text: to prove that a forgotten person left nothing behind.
+Dump = Callable[[], Awaitable[str]]
 
 
 @pytest.fixture(params=["memory", "sqlite"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    backend: Store = MemoryStore() if request.param == "memory" else SqliteStore(
-        tmp_path / "store.sqlite3")
-    yield backend
-    await backend.close()
+async def backend(request: pytest.FixtureRequest,
+                  tmp_path: Path) -> AsyncIterator[tuple[Store, Dump]]:
+    if request.param == "memory":
+        memory = MemoryStore()
+
+        async def dump() -> str:
+            return repr(vars(memory))
+        yield memory, dump
+        return
+    path = tmp_path / "store.sqlite3"
+    sqlite = SqliteStore(path)
+
+    async def dump() -> str:
+        with sqlite3.connect(path) as db:
+            return "\n".join(db.iterdump())
+    yield sqlite, dump
+    await sqlite.close()
 
 
-async def test_new_conversation_has_no_state(store: Store) -> None:
+@pytest.fixture
+def store(backend: tuple[Store, Dump]) -> Store:
+    return backend[0]
+
+
+async def test_new_conversation_has_nothing(store: Store) -> None:
     assert await store.load(ALICE) is None
-    assert not await store.seen(ALICE, "1")
+    assert await store.pending(ALICE) == []
+    assert await store.outbox(ALICE) == []
+    assert ALICE not in await store.waiting()
 
 
-async def test_commit_saves_state_and_marks_event(store: Store) -> None:
-    await store.commit(ALICE, {"v": 1, "step": "topic", "lang": "ar"}, "e1", NOW)
+async def test_events_queue_in_order_and_once(store: Store) -> None:
+    assert await store.receive(ALICE, "e2", HELLO, NOW)
+    assert await store.receive(ALICE, "e1", {"choice": "lang:ar"}, NOW + timedelta(seconds=1))
+    assert not await store.receive(ALICE, "e2", HELLO, NOW), "a queued event is refused"
+    assert await store.receive(BOB, "e2", HELLO, NOW), "event ids are per conversation"
+    pending = await store.pending(ALICE)
+    assert [e.id for e in pending] == ["e2", "e1"], "arrival order, not id order"
+    assert pending[0].inbound == HELLO and pending[0].received == NOW
+    assert set(await store.waiting()) == {ALICE, BOB}
+
+
+async def test_commit_saves_state_takes_the_event_and_queues_replies(store: Store) -> None:
+    await store.receive(ALICE, "e1", HELLO, NOW)
+    await store.receive(ALICE, "e2", HELLO, NOW)
+    replies = [{"kind": "text", "text": "one"}, {"kind": "text", "text": "two"}]
+    await store.commit(ALICE, {"v": 1, "step": "topic", "lang": "ar"}, "e1", replies, NOW)
     assert await store.load(ALICE) == {"v": 1, "step": "topic", "lang": "ar"}
-    assert await store.seen(ALICE, "e1")
-    assert not await store.seen(BOB, "e1"), "event ids are per conversation"
+    assert [e.id for e in await store.pending(ALICE)] == ["e2"]
+    assert not await store.receive(ALICE, "e1", HELLO, NOW), "a handled event is refused"
+    assert await store.outbox(ALICE) == replies
+    await store.delivered(ALICE)
+    assert await store.outbox(ALICE) == replies[1:], "the oldest reply leaves first"
+    await store.commit(ALICE, {"v": 1, "step": "results"}, "e2", [], NOW)
+    await store.delivered(ALICE)
+    assert await store.outbox(ALICE) == [] and await store.pending(ALICE) == []
+    assert ALICE not in await store.waiting(), "nothing left to do"
     assert await store.load(BOB) is None
 
 
+async def test_undelivered_replies_wait_across_commits(store: Store) -> None:
+    await store.commit(ALICE, {"v": 1}, None, [{"kind": "text", "text": "a"}], NOW)
+    await store.commit(ALICE, {"v": 1}, None, [{"kind": "text", "text": "b"}], NOW)
+    assert [r["text"] for r in await store.outbox(ALICE)] == ["a", "b"]
+    assert ALICE in await store.waiting(), "a restart finds the replies still to send"
+
+
 async def test_loaded_state_is_a_copy(store: Store) -> None:
-    await store.commit(ALICE, {"v": 1, "answers": [["age", "adult-27"]]}, None, NOW)
+    await store.commit(ALICE, {"v": 1, "answers": [["age", "adult-27"]]}, None, [], NOW)
     loaded = await store.load(ALICE)
     assert loaded is not None
     loaded["answers"].append(["x", "y"])
@@ -48,26 +100,48 @@ async def test_loaded_state_is_a_copy(store: Store) -> None:
 
 
 async def test_unicode_survives(store: Store) -> None:
-    state = {"v": 1, "lang": "ar", "note": "العربية ⁨Kita⁩ 👍"}
-    await store.commit(ALICE, state, None, NOW)
+    state = {"v": 1, "lang": "ar", "note": "العربية \u2068Kita\u2069 👍"}
+    reply = {"kind": "text", "text": "مرحبا \u200f 👋", "rtl": True}
+    await store.commit(ALICE, state, None, [reply], NOW)
     assert await store.load(ALICE) == state
+    assert await store.outbox(ALICE) == [reply]
 
 
-async def test_commit_none_forgets_everything(store: Store) -> None:
-    await store.commit(ALICE, {"v": 1}, "e1", NOW)
-    await store.commit(BOB, {"v": 1}, "e1", NOW)
-    await store.commit(ALICE, None, None, NOW)
+async def test_forget_leaves_nothing_about_the_person(backend: tuple[Store, Dump]) -> None:
+    store, dump = backend
+    for i in range(3):
+        await store.receive(ALICE, f"e{i}", HELLO, NOW)
+        await store.commit(ALICE, {"v": 1, "i": i}, f"e{i}", [{"kind": "text", "text": "x"}],
+                           NOW)
+        await store.delivered(ALICE)
+    await store.commit(BOB, {"v": 1}, "e1", [], NOW)
+    await store.receive(ALICE, "forget", {"text": "forget"}, NOW)
+    await store.commit(ALICE, None, "forget", [{"kind": "text", "text": "done"}], NOW)
     assert await store.load(ALICE) is None
-    assert not await store.seen(ALICE, "e1")
+    assert await store.outbox(ALICE) == [{"kind": "text", "text": "done"}], (
+        "the confirmation still goes out")
+    await store.delivered(ALICE)
+    assert "alice" not in await dump(), "no key, row or member names the person"
     assert await store.load(BOB) == {"v": 1}, "forgetting one person keeps the others"
+    assert await store.receive(ALICE, "e1", HELLO, NOW), "a forgotten person starts afresh"
 
 
-async def test_seen_ids_are_bounded_and_keep_the_newest(store: Store) -> None:
+async def test_handled_ids_are_bounded_and_keep_the_newest(store: Store) -> None:
     for i in range(SEEN_PER_CONVERSATION + 20):
-        await store.commit(ALICE, {"v": 1, "i": i}, f"e{i}", NOW)
-    assert not await store.seen(ALICE, "e0")
-    assert await store.seen(ALICE, f"e{SEEN_PER_CONVERSATION + 19}")
-    assert await store.seen(ALICE, "e20")
+        await store.receive(ALICE, f"e{i}", HELLO, NOW)
+        await store.commit(ALICE, {"v": 1, "i": i}, f"e{i}", [], NOW)
+    assert await store.receive(ALICE, "e0", HELLO, NOW), "the oldest ids are let go"
+    assert not await store.receive(ALICE, f"e{SEEN_PER_CONVERSATION + 19}", HELLO, NOW)
+    assert not await store.receive(ALICE, "e20", HELLO, NOW)
+
+
+async def test_one_worker_at_a_time(store: Store) -> None:
+    async with store.lock(ALICE) as first:
+        async with store.lock(ALICE) as second, store.lock(BOB) as other:
+            assert first and not second, "the conversation is taken"
+            assert other, "other people are not blocked"
+    async with store.lock(ALICE) as again:
+        assert again, "released on exit"
 
 
 async def test_counters_are_anonymous_and_add_up(store: Store) -> None:
@@ -80,14 +154,45 @@ async def test_counters_are_anonymous_and_add_up(store: Store) -> None:
     assert await store.counts("other") == {}
 
 
+async def test_idle_conversations_are_forgotten(backend: tuple[Store, Dump]) -> None:
+    store, dump = backend
+    old, recent = NOW - timedelta(days=40), NOW - timedelta(days=2)
+    await store.receive(ALICE, "e1", HELLO, old)
+    await store.commit(ALICE, {"v": 1}, "e1", [{"kind": "text", "text": "x"}], old)
+    await store.commit(BOB, {"v": 1}, "e1", [], recent)
+    assert await store.forget_idle(NOW - timedelta(days=30)) == 1
+    assert await store.load(ALICE) is None and await store.outbox(ALICE) == []
+    assert "alice" not in await dump()
+    assert await store.load(BOB) == {"v": 1}
+    assert not await store.receive(BOB, "e1", HELLO, NOW), "kept with its handled ids"
+    await store.commit(BOB, {"v": 1, "step": "topic"}, "e2", [], NOW)  # active again: kept
+    assert await store.forget_idle(NOW - timedelta(days=1)) == 0
+
+
+async def test_someone_who_writes_again_is_not_forgotten(store: Store) -> None:
+    """Idle by the date of the last turn, but a new message is waiting: it is answered."""
+    old = NOW - timedelta(days=40)
+    await store.commit(ALICE, {"v": 1, "lang": "uk"}, "e1", [], old)
+    await store.receive(ALICE, "e2", HELLO, NOW)
+    await store.commit(BOB, {"v": 1}, "e1", [], old)
+    assert await store.forget_idle(NOW - timedelta(days=30)) == 1
+    assert await store.load(ALICE) == {"v": 1, "lang": "uk"}
+    assert [e.id for e in await store.pending(ALICE)] == ["e2"]
+    assert await store.load(BOB) is None
+
+
 async def test_sqlite_state_survives_reopening(tmp_path: Path) -> None:
     path = tmp_path / "store.sqlite3"
     first = SqliteStore(path)
-    await first.commit(ALICE, {"v": 1, "step": "results"}, "e1", NOW)
+    await first.receive(ALICE, "e2", HELLO, NOW)
+    await first.commit(ALICE, {"v": 1, "step": "results"}, "e1", [{"kind": "text", "text": "x"}],
+                       NOW)
     await first.close()
     second = SqliteStore(path)
     assert await second.load(ALICE) == {"v": 1, "step": "results"}
-    assert await second.seen(ALICE, "e1")
+    assert not await second.receive(ALICE, "e1", HELLO, NOW)
+    assert [e.id for e in await second.pending(ALICE)] == ["e2"]
+    assert await second.outbox(ALICE) == [{"kind": "text", "text": "x"}]
     await second.close()
 
 
@@ -97,27 +202,15 @@ async def test_a_corrupt_sqlite_file_is_moved_aside(tmp_path: Path, damage: str,
     path = tmp_path / "store.sqlite3"
     first = SqliteStore(path)
     for i in range(50):
-        await first.commit(ConversationId(f"test:{i}"), {"v": 1, "i": i}, f"e{i}", NOW)
+        await first.commit(ConversationId(f"test:{i}"), {"v": 1, "i": i}, f"e{i}", [],
+                           NOW)
     await first.close()
     content = path.read_bytes()
     path.write_bytes(content[: len(content) // 3] if damage == "truncate"
                      else b"this is not a database" * 100)
     second = SqliteStore(path)  # starts instead of refusing
-    await second.commit(ALICE, {"v": 1}, "e1", NOW)
+    await second.commit(ALICE, {"v": 1}, "e1", [], NOW)
     assert await second.load(ALICE) == {"v": 1}
     await second.close()
     assert list(tmp_path.glob("store.sqlite3.corrupt-*")), "the damaged file is kept aside"
     assert any("moved it to" in r.getMessage() for r in caplog.records)
-
-
-async def test_idle_conversations_are_forgotten(store: Store) -> None:
-    from datetime import timedelta
-
-    old, recent = NOW - timedelta(days=40), NOW - timedelta(days=2)
-    await store.commit(ALICE, {"v": 1}, "e1", old)
-    await store.commit(BOB, {"v": 1}, "e1", recent)
-    assert await store.forget_idle(NOW - timedelta(days=30)) == 1
-    assert await store.load(ALICE) is None and not await store.seen(ALICE, "e1")
-    assert await store.load(BOB) == {"v": 1} and await store.seen(BOB, "e1")
-    await store.commit(BOB, {"v": 1, "step": "topic"}, "e2", NOW)  # active again: kept
-    assert await store.forget_idle(NOW - timedelta(days=1)) == 0

@@ -26,6 +26,9 @@ class Adapter(Protocol):
     async def run(self) -> None:
         """Serve until the platform connection ends or the task is cancelled."""
 
+    # Optional: `stop()`, called on SIGTERM: take no new events, let the turns in flight
+    # finish (Service.settle), then return from `run`.
+
 
 def available() -> dict[str, Any]:
     """Adapter name -> entry point (not yet imported: platform libraries load on demand)."""

@@ -53,12 +53,14 @@ from bot.adapters import matrix_crosssigning as crosssigning
 from bot.adapters.layout import markup, pack, paragraphs, plain
 from bot.messages import ConversationId, Inbound, Reply
 from bot.paths import default_data_dir
-from bot.service import Service
+from bot.service import LATE_AFTER, Deliver, Service
 
 log = logging.getLogger(__name__)
 
 #: Messages that waited longer than this (the bot was down) are answered with an apology.
-LATE_AFTER_MS = 10 * 60 * 1000
+LATE_AFTER_MS = LATE_AFTER.total_seconds() * 1000
+#: Conversation ids of this adapter: "matrix:!room:server".
+PREFIX = "matrix:"
 #: Backoff for failed syncs and sends: first wait and cap, in seconds.
 RETRY_FIRST = 1.0
 RETRY_CAP = 60.0
@@ -161,10 +163,12 @@ class MatrixAdapter:
                 client, self.store_dir / "cross-signing.json", self.settings.password)
             self._ready = True
             syncing = asyncio.create_task(self._sync_forever(client))
+            recovering = asyncio.create_task(self.service.keep_recovering(self.deliver_for))
             stopping = asyncio.create_task(self._stopped.wait())
             await asyncio.wait({syncing, stopping}, return_when=asyncio.FIRST_COMPLETED)
-            syncing.cancel()
-            stopping.cancel()
+            await self.service.settle()  # turns in flight finish and send their replies
+            for task in (syncing, recovering, stopping):
+                task.cancel()
         finally:
             await client.close()  # never log out: the device and its keys are kept
 
@@ -286,14 +290,21 @@ class MatrixAdapter:
                                                                                       event.body):
             return
 
-        async def deliver(replies: list[Reply]) -> None:
-            for reply in replies:
-                for body, formatted in render(reply):
-                    await self.send(room.room_id, {
-                        "msgtype": "m.notice", "body": body,
-                        "format": "org.matrix.custom.html", "formatted_body": formatted})
-
         waited = time.time() * 1000 - event.server_timestamp
-        await self.service.handle(ConversationId(f"matrix:{room.room_id}"),
+        conversation = ConversationId(f"{PREFIX}{room.room_id}")
+        await self.service.handle(conversation,
                                   Inbound(text=event.body, late=waited > LATE_AFTER_MS),
-                                  event_id=event.event_id, deliver=deliver)
+                                  event_id=event.event_id, deliver=self.deliver_for(conversation))
+
+    def deliver_for(self, conversation: ConversationId) -> Deliver | None:
+        """The sender for one of this adapter's conversations (None for other platforms')."""
+        if not conversation.startswith(PREFIX):
+            return None
+        room_id = conversation.removeprefix(PREFIX)
+
+        async def deliver(reply: Reply) -> None:
+            for body, formatted in render(reply):
+                await self.send(room_id, {
+                    "msgtype": "m.notice", "body": body,
+                    "format": "org.matrix.custom.html", "formatted_body": formatted})
+        return deliver

@@ -4,8 +4,10 @@ Each private chat is one conversation ("telegram:<chat id>"); each update is han
 (its update_id is the event id the service dedupes by). Text and button presses become
 `Inbound` values; `/start <payload>` is a start link. Replies are rendered by
 telegram_render.py. PTB's rate limiter honours flood control (retry_after); polling retries
-network errors with backoff by itself. A second instance polling the same token makes
-Telegram answer "Conflict": this one then stops with a critical log instead of fighting.
+network errors with backoff. A second instance polling the same token makes Telegram answer
+"Conflict": this one then stops with a critical log instead of fighting. Several instances
+can serve one bot through a webhook behind a load balancer when they share a Redis store
+(docs/operations.md).
 
 Messages that arrived while the bot was down are answered when it comes back, in order;
 those older than `late_after` get a one-line apology first.
@@ -24,27 +26,44 @@ history and process lists):
 from __future__ import annotations
 
 import asyncio
+import hmac
+import json
 import logging
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
-from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram import Bot, BotCommand, CallbackQuery, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.error import Conflict, TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.error import BadRequest, Conflict, Forbidden, TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from tornado.httpserver import HTTPServer
+from tornado.web import Application as WebApplication
+from tornado.web import RequestHandler
 
 from bot.adapters import SettingsError
 from bot.adapters.telegram_render import NUMBERED, render
 from bot.engine.vocabulary import COMMAND_DESCRIPTIONS
 from bot.messages import ConversationId, Inbound, Reply
-from bot.service import Service
+from bot.service import Deliver, Service
 
 log = logging.getLogger(__name__)
+
+#: Conversation ids of this adapter: "telegram:<chat id>".
+PREFIX = "telegram:"
+#: The update kinds the bot handles; Telegram does not even send the others.
+ALLOWED_UPDATES = ("message", "callback_query")
+#: Long-polling wait, and the backoff after a failed poll (first wait and cap), in seconds.
+POLL_SECONDS = 10
+RETRY_FIRST = 1.0
+RETRY_CAP = 30.0
+#: Telegram's updates are a few kilobytes; anything far larger is not from Telegram.
+WEBHOOK_MAX_BYTES = 1_000_000
 
 _BOT_SUFFIX = re.compile(r"^(/\w+)@\w+")
 #: Offer cards carry several links; a preview of one of them would only push the text away.
@@ -110,6 +129,16 @@ def to_inbound(update: Update, late_after: timedelta, now: datetime) -> Inbound 
 
 
 class TelegramAdapter:
+    """Takes updates in by long polling or a webhook, stores each one (`Service.receive`)
+    before Telegram learns that it arrived, and answers it in the background.
+
+    Long polling confirms updates to Telegram only with the next getUpdates call, and a
+    webhook request is answered 200 only after the update is stored: a crash at any moment
+    therefore makes Telegram deliver again what the bot did not keep, and the store refuses
+    what it did keep. This is why the adapter reads updates itself instead of through PTB's
+    Updater, which confirms updates as soon as they are in its in-memory queue.
+    """
+
     name = "telegram"
 
     def __init__(self, service: Service, settings: TelegramSettings | None = None,
@@ -117,6 +146,9 @@ class TelegramAdapter:
         self.service = service
         self.settings = settings or TelegramSettings.from_env()
         self._stopped = asyncio.Event()
+        self._bot: Bot | None = None
+        #: Turns and acknowledgements started in the background, awaited at shutdown.
+        self._tasks: set[asyncio.Task[None]] = set()
 
     @staticmethod
     def check_settings() -> None:
@@ -124,83 +156,173 @@ class TelegramAdapter:
         TelegramSettings.from_env()
 
     def build(self) -> Application:
-        app = (ApplicationBuilder()
-               .token(self.settings.token)
-               .base_url(self.settings.api_url)
-               .rate_limiter(AIORateLimiter(max_retries=5))
-               .concurrent_updates(True)  # the service keeps each person's messages in order
-               .build())
-        app.add_handler(TypeHandler(Update, self.on_update))
-        app.add_error_handler(self._on_error)
-        return app
+        """PTB's Application for its configured Bot (rate limiter, connection pools); its
+        Updater is not used (see the class docstring)."""
+        return (ApplicationBuilder()
+                .token(self.settings.token)
+                .base_url(self.settings.api_url)
+                .rate_limiter(AIORateLimiter(max_retries=5))
+                .updater(None)
+                .build())
 
-    async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    # -- taking updates in ----------------------------------------------------------------
+
+    async def receive(self, update: Update) -> None:
+        """Store the update, then answer it in the background. Returns once it is stored."""
         chat = update.effective_chat
         if chat is None or chat.type != "private":
             return  # group chats: not served (see the README)
         inbound = to_inbound(update, self.settings.late_after, datetime.now(UTC))
         if inbound is None:
             return
-
-        async def deliver(replies: list[Reply]) -> None:
-            for reply in replies:
-                for message in render(reply):
-                    await context.bot.send_message(
-                        chat.id, message.html, parse_mode=ParseMode.HTML,
-                        reply_markup=message.keyboard, link_preview_options=_NO_PREVIEW)
-
-        answering = None
+        conversation = ConversationId(f"{PREFIX}{chat.id}")
+        if not await self.service.receive(conversation, inbound, str(update.update_id)):
+            return
         if update.callback_query is not None:
             # every button press is acknowledged (the spinner on the button stops)
-            answering = asyncio.ensure_future(update.callback_query.answer())
-        # Updates are processed concurrently. Nothing is awaited before the service takes the
-        # person's lock, so each person's turns keep their arrival order.
-        await self.service.handle(ConversationId(f"telegram:{chat.id}"), inbound,
-                                  event_id=str(update.update_id), deliver=deliver)
-        if answering is not None:
-            await answering
+            self._background(self._acknowledge(update.callback_query))
+        self._background(self._answer(conversation))
 
-    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        # the type only: an exception text may quote what the person wrote
-        log.error("error while handling an update: %s", type(context.error).__name__)
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
-    async def set_commands(self, app: Application) -> None:
+    async def _answer(self, conversation: ConversationId) -> None:
+        try:
+            await self.service.drain(conversation, self.deliver_for(conversation))
+        except Exception as err:  # noqa: BLE001  the reply waits in the outbox
+            # the type only: an exception text may quote what the person wrote
+            log.warning("could not answer yet (%s); retrying later", type(err).__name__)
+
+    @staticmethod
+    async def _acknowledge(query: CallbackQuery) -> None:
+        try:
+            await query.answer()
+        except TelegramError as err:  # too late, or the query is gone: nothing to do
+            log.info("could not acknowledge a button press (%s)", type(err).__name__)
+
+    async def _poll(self, bot: Bot) -> None:
+        """Long polling. An update is confirmed (by the next call's offset) only after it
+        was stored, so a crash makes Telegram send again whatever was not kept."""
+        await bot.delete_webhook()
+        offset: int | None = None
+        delay = RETRY_FIRST
+        while True:
+            try:
+                updates = await bot.get_updates(offset=offset, timeout=POLL_SECONDS,
+                                                read_timeout=POLL_SECONDS + 10,
+                                                allowed_updates=ALLOWED_UPDATES)
+            except Conflict:
+                log.critical("another instance is polling with this bot token: stopping this "
+                             "one (run one poller per token, or use a webhook)")
+                self._stopped.set()
+                return
+            except TelegramError as err:
+                log.warning("polling failed (%s); retrying in %.0f s", type(err).__name__,
+                            delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_CAP)
+                continue
+            delay = RETRY_FIRST
+            for update in updates:
+                await self.receive(update)
+                offset = update.update_id + 1
+
+    async def _serve_webhook(self, bot: Bot) -> HTTPServer:
+        settings = self.settings
+        server = HTTPServer(WebApplication([(
+            "/" + urlsplit(settings.webhook_url or "").path.lstrip("/"), _WebhookHandler,
+            {"adapter": self, "bot": bot})]), max_body_size=WEBHOOK_MAX_BYTES)
+        server.listen(settings.port, settings.listen)
+        await bot.set_webhook(settings.webhook_url or "", secret_token=settings.webhook_secret,
+                              allowed_updates=ALLOWED_UPDATES)
+        return server
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def deliver_for(self, conversation: ConversationId) -> Deliver | None:
+        """The sender for one of this adapter's conversations (None for other platforms')."""
+        if self._bot is None or not conversation.startswith(PREFIX):
+            return None
+        bot, chat_id = self._bot, int(conversation.removeprefix(PREFIX))
+
+        async def deliver(reply: Reply) -> None:
+            for message in render(reply):
+                try:
+                    await bot.send_message(chat_id, message.html, parse_mode=ParseMode.HTML,
+                                           reply_markup=message.keyboard,
+                                           link_preview_options=_NO_PREVIEW)
+                except (Forbidden, BadRequest) as err:
+                    # blocked by the person, or refused for good: retrying cannot help
+                    log.warning("Telegram refused a reply (%s); it is dropped",
+                                type(err).__name__)
+                    return
+        return deliver
+
+    async def set_commands(self, bot: Bot) -> None:
         """The command menu, in every interface language (English for all others)."""
         for code, lang in self.service.engine.languages.items():
             commands = [BotCommand(name, lang._(text))
                         for name, text in COMMAND_DESCRIPTIONS.items()]
-            await app.bot.set_my_commands(commands,
-                                          language_code=None if code == "en" else code)
+            await bot.set_my_commands(commands, language_code=None if code == "en" else code)
 
-    def _polling_error(self, error: TelegramError) -> None:
-        if isinstance(error, Conflict):
-            log.critical("another instance is polling with this bot token: stopping this one "
-                         "(run one poller per token, or use a webhook)")
-            self._stopped.set()
-        else:
-            log.warning("polling failed (%s); retrying", type(error).__name__)
+    # -- running ----------------------------------------------------------------------------
 
     async def run(self) -> None:
+        """Serve until `stop`: then take no new updates, let the turns in flight finish and
+        send their replies, and return."""
         app = self.build()
         async with app:
-            await self.set_commands(app)
-            await app.start()
-            assert app.updater is not None
+            bot = self._bot = app.bot
+            await self.set_commands(bot)
+            server = None
             if self.settings.webhook_url:
-                await app.updater.start_webhook(
-                    listen=self.settings.listen, port=self.settings.port,
-                    url_path=urlsplit(self.settings.webhook_url).path.lstrip("/"),
-                    webhook_url=self.settings.webhook_url,
-                    secret_token=self.settings.webhook_secret)
+                server = await self._serve_webhook(bot)
+                intake = asyncio.create_task(self._stopped.wait())
             else:
-                await app.updater.start_polling(error_callback=self._polling_error)
-            log.info("serving Telegram (%s)", "webhook" if self.settings.webhook_url
-                     else "long polling")
+                intake = asyncio.create_task(self._poll(bot))
+            recovering = asyncio.create_task(self.service.keep_recovering(self.deliver_for))
+            log.info("serving Telegram (%s)", "webhook" if server else "long polling")
             try:
-                await self._stopped.wait()
+                stopping = asyncio.create_task(self._stopped.wait())
+                await asyncio.wait({intake, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                stopping.cancel()
             finally:
-                await app.updater.stop()
-                await app.stop()
+                intake.cancel()  # no new updates; whatever was not stored comes again later
+                if server is not None:
+                    server.stop()
+                while self._tasks:
+                    await asyncio.wait(set(self._tasks))
+                await self.service.settle()
+                recovering.cancel()
+                if server is not None:
+                    await server.close_all_connections()
+                self._bot = None
 
     def stop(self) -> None:
         self._stopped.set()
+
+
+class _WebhookHandler(RequestHandler):
+    """Telegram's webhook POSTs: checked secret, then stored before the 200 goes back."""
+
+    def initialize(self, adapter: TelegramAdapter, bot: Bot) -> None:
+        self.adapter, self.bot = adapter, bot
+
+    async def post(self) -> None:
+        secret = self.request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if not hmac.compare_digest(secret.encode(), (self.adapter.settings.webhook_secret
+                                                     or "").encode()):
+            self.send_error(403)
+            return
+        try:
+            update = Update.de_json(json.loads(self.request.body), self.bot)
+        except (ValueError, TypeError, KeyError):
+            self.send_error(400)
+            return
+        await self.adapter.receive(update)
+        self.set_status(200)
+
+    def log_exception(self, *args: Any) -> None:  # noqa: ANN401  tornado's signature
+        log.error("the webhook failed on a request")  # never the body: it is a message

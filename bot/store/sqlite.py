@@ -11,13 +11,14 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TypeVar
 
 from bot.messages import ConversationId
-from bot.store.base import SEEN_PER_CONVERSATION, JsonState
+from bot.store.base import SEEN_PER_CONVERSATION, Event, JsonState, LocalLocks
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -28,10 +29,25 @@ CREATE TABLE IF NOT EXISTS conversations (
 CREATE TABLE IF NOT EXISTS seen (
     conversation TEXT NOT NULL, event_id TEXT NOT NULL, seq INTEGER NOT NULL,
     PRIMARY KEY (conversation, event_id));
+CREATE TABLE IF NOT EXISTS inbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, conversation TEXT NOT NULL, event_id TEXT NOT NULL,
+    inbound TEXT NOT NULL, received TEXT NOT NULL, UNIQUE (conversation, event_id));
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, conversation TEXT NOT NULL, reply TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS outbox_by_conversation ON outbox (conversation, seq);
+CREATE INDEX IF NOT EXISTS conversations_by_age ON conversations (updated);
 CREATE TABLE IF NOT EXISTS counters (
     kind TEXT NOT NULL, labels TEXT NOT NULL, day TEXT NOT NULL, n INTEGER NOT NULL,
     PRIMARY KEY (kind, labels, day));
 """
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
 
 
 def _open(path: Path) -> sqlite3.Connection:
@@ -68,6 +84,7 @@ class SqliteStore:
                       "started a new one", self.path.name, err, aside.name)
             self._db = _open(self.path)
         self._lock = threading.Lock()
+        self._locks = LocalLocks()
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         def locked() -> T:
@@ -75,22 +92,43 @@ class SqliteStore:
                 return work(self._db)
         return await asyncio.to_thread(locked)
 
+    async def receive(self, conversation: ConversationId, event_id: str, inbound: JsonState,
+                      now: datetime) -> bool:
+        def work(db: sqlite3.Connection) -> bool:
+            with db:
+                db.execute("BEGIN IMMEDIATE")
+                if db.execute("SELECT 1 FROM seen WHERE conversation = ? AND event_id = ?",
+                              (conversation, event_id)).fetchone():
+                    return False
+                return db.execute(
+                    "INSERT OR IGNORE INTO inbox (conversation, event_id, inbound, received) "
+                    "VALUES (?, ?, ?, ?)",
+                    (conversation, event_id, _dumps(inbound), _iso(now))).rowcount == 1
+        return await self._run(work)
+
+    async def pending(self, conversation: ConversationId) -> list[Event]:
+        rows = await self._run(lambda db: db.execute(
+            "SELECT event_id, inbound, received FROM inbox WHERE conversation = ? "
+            "ORDER BY seq", (conversation,)).fetchall())
+        return [Event(event_id, json.loads(inbound), datetime.fromisoformat(received))
+                for event_id, inbound, received in rows]
+
     async def load(self, conversation: ConversationId) -> JsonState | None:
         row = await self._run(lambda db: db.execute(
             "SELECT state FROM conversations WHERE id = ?", (conversation,)).fetchone())
         return json.loads(row[0]) if row else None
 
-    async def seen(self, conversation: ConversationId, event_id: str) -> bool:
-        row = await self._run(lambda db: db.execute(
-            "SELECT 1 FROM seen WHERE conversation = ? AND event_id = ?",
-            (conversation, event_id)).fetchone())
-        return row is not None
-
     async def commit(self, conversation: ConversationId, state: JsonState | None,
-                     event_id: str | None, now: datetime) -> None:
+                     event_id: str | None, replies: Sequence[JsonState],
+                     now: datetime) -> None:
         def work(db: sqlite3.Connection) -> None:
-            with db:  # one transaction: state and seen id together, or neither
+            with db:  # one transaction: state, event and replies together, or none of them
                 db.execute("BEGIN IMMEDIATE")
+                if event_id is not None:
+                    db.execute("DELETE FROM inbox WHERE conversation = ? AND event_id = ?",
+                               (conversation, event_id))
+                db.executemany("INSERT INTO outbox (conversation, reply) VALUES (?, ?)",
+                               [(conversation, _dumps(reply)) for reply in replies])
                 if state is None:
                     db.execute("DELETE FROM conversations WHERE id = ?", (conversation,))
                     db.execute("DELETE FROM seen WHERE conversation = ?", (conversation,))
@@ -99,8 +137,7 @@ class SqliteStore:
                     "INSERT INTO conversations (id, state, updated) VALUES (?, ?, ?) "
                     "ON CONFLICT(id) DO UPDATE SET state = excluded.state, "
                     "updated = excluded.updated",
-                    (conversation, json.dumps(state, ensure_ascii=False),
-                     now.astimezone(UTC).isoformat()))
+                    (conversation, _dumps(state), _iso(now)))
                 if event_id is not None:
                     db.execute(
                         "INSERT OR IGNORE INTO seen (conversation, event_id, seq) VALUES "
@@ -112,16 +149,42 @@ class SqliteStore:
                         (conversation, conversation, SEEN_PER_CONVERSATION))
         await self._run(work)
 
+    async def outbox(self, conversation: ConversationId) -> list[JsonState]:
+        rows = await self._run(lambda db: db.execute(
+            "SELECT reply FROM outbox WHERE conversation = ? ORDER BY seq",
+            (conversation,)).fetchall())
+        return [json.loads(reply) for reply, in rows]
+
+    async def delivered(self, conversation: ConversationId) -> None:
+        await self._run(lambda db: db.execute(
+            "DELETE FROM outbox WHERE seq = "
+            "(SELECT MIN(seq) FROM outbox WHERE conversation = ?)", (conversation,)))
+
+    async def waiting(self) -> list[ConversationId]:
+        rows = await self._run(lambda db: db.execute(
+            "SELECT conversation FROM inbox UNION SELECT conversation FROM outbox "
+            "ORDER BY 1").fetchall())
+        return [ConversationId(conversation) for conversation, in rows]
+
+    def lock(self, conversation: ConversationId) -> AbstractAsyncContextManager[bool]:
+        return self._locks(conversation)
+
     async def forget_idle(self, before: datetime) -> int:
-        cutoff = before.astimezone(UTC).isoformat()
+        cutoff = _iso(before)
 
         def work(db: sqlite3.Connection) -> int:
             with db:
                 db.execute("BEGIN IMMEDIATE")
-                db.execute("DELETE FROM seen WHERE conversation IN "
-                           "(SELECT id FROM conversations WHERE updated < ?)", (cutoff,))
-                return db.execute("DELETE FROM conversations WHERE updated < ?",
-                                  (cutoff,)).rowcount
+                db.execute("CREATE TEMP TABLE idle AS SELECT id FROM conversations "
+                           "WHERE updated < ? AND id NOT IN (SELECT conversation FROM inbox)",
+                           (cutoff,))
+                for table in ("seen", "outbox"):
+                    db.execute(f"DELETE FROM {table} WHERE conversation IN "  # noqa: S608
+                               "(SELECT id FROM idle)")
+                forgotten = db.execute(
+                    "DELETE FROM conversations WHERE id IN (SELECT id FROM idle)").rowcount
+                db.execute("DROP TABLE idle")
+                return forgotten
         return await self._run(work)
 
     async def count(self, kind: str, labels: tuple[str, ...], day: date) -> None:
