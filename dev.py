@@ -8,12 +8,15 @@
 
 Only the standard library is used here, so a fresh clone needs nothing but Python 3.11+ and the
 package index. The environment lives in .venv/ and is reinstalled only when pyproject.toml changes.
+`test` and `bench` also need a redis-server binary (the Redis store's tests start their own
+server): when there is none, Debian's redis-server package is installed with apt-get.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -51,6 +54,32 @@ def setup(extras: str) -> None:
     STAMP.write_text("\n".join([*installed, wanted]) + "\n")
 
 
+def ensure_redis_server() -> None:
+    """Install Debian's redis-server package unless a redis-server binary is on PATH: the
+    tests fail (they never skip) without one, so a fresh machine must get it here."""
+    if shutil.which("redis-server"):
+        return
+    if not shutil.which("apt-get"):
+        sys.exit("redis-server is missing and there is no apt-get here: install the "
+                 "redis-server package (Redis 6 or newer), then run this again")
+    print("Installing redis-server (Debian package) for the Redis store tests ...", flush=True)
+    as_root: list[str] = []
+    if hasattr(os, "geteuid") and os.geteuid() != 0 and shutil.which("sudo"):
+        as_root = ["sudo"]
+    apt = [*as_root, "env", "DEBIAN_FRONTEND=noninteractive", "apt-get"]
+    install = [*apt, "install", "-y", "--no-install-recommends", "redis-server"]
+
+    def run(command: list[str]) -> bool:
+        return subprocess.run(command, stdout=subprocess.DEVNULL).returncode == 0
+
+    # A fresh machine may have no package lists yet: update once, then try again.
+    if not run(install) and not (run([*apt, "update"]) and run(install)):
+        sys.exit("Could not install redis-server with apt-get: install the redis-server "
+                 "package, then run this again")
+    if not shutil.which("redis-server"):
+        sys.exit("apt-get installed redis-server, but it is not on PATH")
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in {"chat", "test", "bench"}:
         print(__doc__.strip())
@@ -61,8 +90,10 @@ def main(argv: list[str]) -> int:
         return subprocess.call([str(BIN / "wegweiser"), "chat", *rest], cwd=ROOT)
     if command == "bench":
         setup("bench")
+        ensure_redis_server()
         return subprocess.call([str(BIN / "python"), "benchmarks/scale.py", *rest], cwd=ROOT)
     setup("test")
+    ensure_redis_server()
     return subprocess.call([str(BIN / "python"), "-m", "pytest", *rest], cwd=ROOT)
 
 

@@ -1,19 +1,23 @@
-"""One contract for every store backend: what the service relies on."""
+"""One contract for every store backend (memory, SQLite, a real Redis): what the service
+relies on."""
 
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+import redis.asyncio as aioredis
 
 from bot.messages import ConversationId
 from bot.store import MemoryStore, SqliteStore, Store
 from bot.store.base import SEEN_PER_CONVERSATION
 
 from tests.conftest import NOW
+from tests.redis_server import redis_dump, redis_url  # noqa: F401  (a fixture)
 
 ALICE = ConversationId("test:alice")
 BOB = ConversationId("test:bob")
@@ -23,7 +27,7 @@ HELLO = {"text": "hallo 👋 مرحبا"}
 Dump = Callable[[], Awaitable[str]]
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "redis"])
 async def backend(request: pytest.FixtureRequest,
                   tmp_path: Path) -> AsyncIterator[tuple[Store, Dump]]:
     if request.param == "memory":
@@ -33,14 +37,30 @@ async def backend(request: pytest.FixtureRequest,
             return repr(vars(memory))
         yield memory, dump
         return
-    path = tmp_path / "store.sqlite3"
-    sqlite = SqliteStore(path)
+    if request.param == "sqlite":
+        path = tmp_path / "store.sqlite3"
+        sqlite = SqliteStore(path)
+
+        async def dump() -> str:
+            with sqlite3.connect(path) as db:
+                return "\n".join(db.iterdump())
+        yield sqlite, dump
+        await sqlite.close()
+        return
+    from bot.store.redis import RedisStore
+
+    url = request.getfixturevalue("redis_url")
+    prefix = f"contract-{uuid.uuid4().hex[:8]}:"  # no glob characters: SCAN MATCH below
+    redis = RedisStore.from_url(url, prefix=prefix)
 
     async def dump() -> str:
-        with sqlite3.connect(path) as db:
-            return "\n".join(db.iterdump())
-    yield sqlite, dump
-    await sqlite.close()
+        return await redis_dump(url)
+    yield redis, dump
+    await redis.close()
+    client = aioredis.Redis.from_url(url)
+    async for key in client.scan_iter(match=f"{prefix}*"):
+        await client.delete(key)
+    await client.aclose()
 
 
 @pytest.fixture

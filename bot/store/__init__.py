@@ -18,6 +18,10 @@ def open_store(data_dir: Path | None, env: Mapping[str, str] = os.environ) -> St
     """The store WEGWEISER_STORE names: `redis://…` (or `rediss://…`), `memory`, or unset for
     SQLite in `data_dir` (memory without one)."""
     url = env.get("WEGWEISER_STORE", "").strip()
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from bot.store.redis import RedisStore  # redis-py loads only when asked for
+
+        return RedisStore.from_url(url)
     if url == "memory" or (not url and data_dir is None):
         return MemoryStore()
     if url:
