@@ -210,3 +210,20 @@ async def test_settle_waits_for_turns_in_flight(engine: Engine) -> None:
 
 def _text(reply: object) -> str:
     return getattr(reply, "text", None) or getattr(reply, "intro", "")
+
+
+async def test_a_conversation_stored_by_the_previous_version_goes_on(
+        engine: Engine, tmp_path: Path) -> None:
+    """Schema version 1 (answers as pairs) is migrated when read: an upgrade mid-conversation
+    loses nobody's answers."""
+    store = SqliteStore(tmp_path / "s.sqlite3")
+    written_by_v1 = {"v": 1, "step": "question", "lang": "en", "suggested": None,
+                     "topic": "childcare", "close": [], "answers": [["age", "child-0-5"]],
+                     "question": "district", "shown": 0, "misses": 0}
+    await store.commit(ALICE, written_by_v1, None, [], NOW)
+    replies = await _service(engine, store).handle(ALICE, Inbound(text="any"), "1")
+    assert any(isinstance(r, Offers) for r in replies), "results, without asking the age again"
+    stored = await store.load(ALICE)
+    assert stored is not None and stored["v"] == 2
+    assert stored["answers"]["age"] == "child-0-5"
+    await store.close()

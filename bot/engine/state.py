@@ -8,9 +8,14 @@ Only ids are kept (language, topic, question and option ids): never message text
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+from collections.abc import Callable
 from typing import Any, Literal
 
-SCHEMA_VERSION = 1
+#: The version `to_json` writes. History (each older one is migrated by `_MIGRATIONS`):
+#: 1: answers as a list of [question, option] pairs.
+#: 2: answers as an object {question: option}, in the order answered: shorter, and one
+#:    answer per question by construction.
+SCHEMA_VERSION = 2
 
 Step = Literal["language", "topic", "clarify", "question", "results"]
 STEPS: tuple[Step, ...] = ("language", "topic", "clarify", "question", "results")
@@ -54,15 +59,19 @@ class State:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["close"] = list(self.close)
-        data["answers"] = [list(a) for a in self.answers]
+        data["answers"] = dict(self.answers)
         return {"v": SCHEMA_VERSION, **data}
 
     @classmethod
     def from_json(cls, data: object) -> State:
         """Read any stored version; unreadable data gives a fresh state, never an exception."""
-        if not isinstance(data, dict) or data.get("v") != SCHEMA_VERSION:
+        if not isinstance(data, dict):
             return cls()
         try:
+            while data.get("v") in _MIGRATIONS:
+                data = _MIGRATIONS[data["v"]](data)
+            if data.get("v") != SCHEMA_VERSION:
+                return cls()
             step = data.get("step", "language")
             state = cls(
                 step=step if step in STEPS else "language",
@@ -70,12 +79,12 @@ class State:
                 suggested=_opt_str(data.get("suggested")),
                 topic=_opt_str(data.get("topic")),
                 close=tuple(str(t) for t in data.get("close") or ()),
-                answers=tuple((str(q), str(o)) for q, o in data.get("answers") or ()),
+                answers=tuple((str(q), str(o)) for q, o in (data.get("answers") or {}).items()),
                 question=_opt_str(data.get("question")),
                 shown=max(0, int(data.get("shown") or 0)),
                 misses=max(0, int(data.get("misses") or 0)),
             )
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, AttributeError):
             return cls()
         return state
 
@@ -83,5 +92,12 @@ class State:
 def _opt_str(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
+
+def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    return {**data, "v": 2, "answers": {str(q): str(o) for q, o in data.get("answers") or ()}}
+
+
+#: version -> a function that lifts a stored state to the next version
+_MIGRATIONS: dict[object, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
 
 _FIELDS = frozenset(f.name for f in fields(State))
