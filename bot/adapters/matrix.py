@@ -143,7 +143,9 @@ class MatrixAdapter:
 
     async def run(self) -> None:
         self.store_dir.mkdir(parents=True, exist_ok=True)
-        config = AsyncClientConfig(encryption_enabled=True, store_sync_tokens=True)
+        # The sync token is saved by _sync_forever once a sync's events were stored, not by nio
+        # (which saves it before running the event callbacks: a crash then would skip them).
+        config = AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False)
         client = self.client = AsyncClient(self.settings.homeserver, self.settings.user,
                                            store_path=str(self.store_dir), config=config)
         try:
@@ -156,7 +158,9 @@ class MatrixAdapter:
                                                                ForwardedRoomKeyEvent))
             client.add_response_callback(self._on_sync, SyncResponse)
             if not client.loaded_sync_token:
-                await client.sync(timeout=0, full_state=True)  # the past: read, not answered
+                first = await client.sync(timeout=0, full_state=True)  # the past: not answered
+                if isinstance(first, SyncResponse):
+                    client.store.save_sync_token(first.next_batch)
             if client.should_upload_keys:
                 await client.keys_upload()
             self.cross_signed = await crosssigning.bootstrap(
@@ -186,6 +190,8 @@ class MatrixAdapter:
             except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as err:
                 answer = err
             if isinstance(answer, SyncResponse):
+                # every message of this sync is in the store now: a restart may go on from here
+                client.store.save_sync_token(answer.next_batch)
                 delay = RETRY_FIRST
                 continue
             log.warning("sync failed (%s); retrying in %.0f s", type(answer).__name__, delay)
