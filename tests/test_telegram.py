@@ -21,9 +21,10 @@ from bot.adapters.telegram_render import (
     render,
 )
 from bot.engine import Engine
-from bot.messages import Choice, Choices, OfferCard, Offers, Text
+from bot.messages import Choice, ConversationId, Choices, OfferCard, Offers, Text
 from bot.service import Service
 from bot.store import SqliteStore
+from tests.conftest import NOW
 from tests.fake_telegram import TOKEN, FakeBotApi
 
 
@@ -259,9 +260,15 @@ async def test_webhook_requires_the_secret(engine: Engine, tmp_path: Path) -> No
         assert (missing.status_code, wrong.status_code) == (403, 403)
         await asyncio.sleep(0.3)
         assert api.sent() == [], "a request without the right secret is never processed"
+        garbled = await client.post(url, content=b"\xff{not json",
+                                    headers={"X-Telegram-Bot-Api-Secret-Token": secret})
+        assert garbled.status_code == 400, "a broken body is refused, the bot goes on"
         good = await client.post(url, json=update,
                                  headers={"X-Telegram-Bot-Api-Secret-Token": secret})
         assert good.status_code == 200
+        stored = not await adapter.service.store.receive(
+            ConversationId("telegram:42"), str(update["update_id"]), {}, NOW)
+        assert stored, "by the time Telegram hears 200 the update is in the store"
     await api.wait_for("sendMessage", 1)
     adapter.stop()
     await asyncio.wait_for(task, 15)
