@@ -9,7 +9,6 @@ without Redis cannot pass the suite by testing less.
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -19,17 +18,13 @@ import pytest
 import redis
 import redis.asyncio
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.net import free_port
 
 
 class RedisServer:
     def __init__(self, directory: Path):
         self.directory = directory
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.log = directory / "redis.log"
         self._process: subprocess.Popen[bytes] | None = None
@@ -68,6 +63,8 @@ class RedisServer:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
+        if self._process and self._process.stderr:
+            self._process.stderr.close()
 
 
 @pytest.fixture(scope="session")

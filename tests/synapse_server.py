@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,8 @@ import urllib.request
 from pathlib import Path
 
 import yaml
+
+from tests.net import free_port
 
 SHARED_SECRET = "wegweiser-tests-registration-secret"
 SERVER_NAME = "localhost"
@@ -35,16 +36,10 @@ disable_existing_loggers: false
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 class Synapse:
     def __init__(self, directory: Path):
         self.directory = directory
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.config = directory / "homeserver.yaml"
         self._process: subprocess.Popen[bytes] | None = None

@@ -26,6 +26,7 @@ from bot.service import Service
 from bot.store import SqliteStore
 from tests.conftest import NOW
 from tests.fake_telegram import TOKEN, FakeBotApi
+from tests.net import free_port
 
 
 @dataclass
@@ -227,15 +228,11 @@ async def test_a_second_poller_makes_this_one_stop_clearly(telegram: Running, ca
 
 
 async def test_webhook_requires_the_secret(engine: Engine, tmp_path: Path) -> None:
-    import socket
-
     import httpx
 
     api = FakeBotApi()
     await api.start()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     secret = secrets.token_urlsafe(24)  # made up per run, like a real deployment
     settings = TelegramSettings(token=TOKEN, api_url=api.base_url,
                                 webhook_url="https://bot.example.org/telegram",
