@@ -91,14 +91,13 @@ class Service:
                         return handled
                     try:
                         handled += await self._flush(conversation, deliver)  # left by a crash
-                        while events := await self.store.pending(conversation):
-                            for event in events:
-                                handled += await self._turn(conversation, event, deliver)
+                        for event in await self.store.pending(conversation):
+                            handled += await self._turn(conversation, event, deliver)
                     except LockLost:
                         log.warning("a conversation's lock expired during a turn; another "
                                     "worker takes over")
                         return handled
-                # someone may have queued an event and found the lock taken as we let go
+                # events queued meanwhile, by this worker or by one that found the lock taken
                 if not await self.store.pending(conversation):
                     return handled
 
@@ -120,7 +119,7 @@ class Service:
                 done += 1
         return done
 
-    async def keep_recovering(self, deliver_for: DeliverFor, every: float = 15.0) -> None:
+    async def keep_recovering(self, deliver_for: DeliverFor, every: float = 5.0) -> None:
         """`recover` now and then every `every` seconds, until cancelled."""
         while True:
             await self.recover(deliver_for)
@@ -163,18 +162,22 @@ class Service:
         for item in outputs:
             if isinstance(item, UnmetNeed):
                 await self.store.count("unmet", (item.topic, item.lang, item.step), now.date())
-        return await self._flush(conversation, deliver)
+        return await self._send(conversation, replies, deliver)
 
     async def _flush(self, conversation: ConversationId, deliver: Deliver | None) -> list[Reply]:
-        """Send the outbox in order, dropping each reply only once it went out."""
-        sent: list[Reply] = []
-        for data in await self.store.outbox(conversation):
-            reply = reply_from_json(data)
+        """Send what an earlier worker committed but did not get out."""
+        left = await self.store.outbox(conversation)
+        return await self._send(conversation, [reply_from_json(data) for data in left], deliver)
+
+    async def _send(self, conversation: ConversationId, replies: list[Reply],
+                    deliver: Deliver | None) -> list[Reply]:
+        """Send the outbox in order (`replies` is what it holds), dropping each reply only
+        once it went out."""
+        for reply in replies:
             if deliver is not None:
                 await deliver(reply)
             await self.store.delivered(conversation)
-            sent.append(reply)
-        return sent
+        return replies
 
     async def resume(self, conversation: ConversationId,
                      locale_hint: str | None = None) -> list[Reply]:

@@ -4,8 +4,11 @@ Telegram's servers cannot be reached from here. This server answers the methods 
 uses (getMe, getUpdates, sendMessage, answerCallbackQuery, setMyCommands, deleteWebhook, ...)
 with JSON built from python-telegram-bot's own types, so a real PTB `Application` pointed at
 it with `base_url` behaves as against Telegram. Tests queue updates as a newcomer would send
-them and read what the bot sent. Faults can be injected: an HTTP 429 with retry_after, or a
-dropped connection.
+them and read what the bot sent. Faults can be injected: an HTTP 429 with retry_after, a
+dropped connection, a request held open without an answer, or a slow answer.
+
+Several bot processes can share one fake: each gets its own `base_url_for(label)`, and every
+call records the label of the process that made it (`Sent.via`).
 """
 
 from __future__ import annotations
@@ -30,13 +33,23 @@ BOT = User(id=123456, is_bot=True, first_name="Wegweiser", username="wegweiser_t
 class Sent:
     method: str
     params: dict[str, Any]
+    #: the label in the base URL the call came through (`base_url_for`), or None
+    via: str | None = None
+
+
+class _Hang(Exception):
+    """The request is held open without an answer, until the client goes away."""
 
 
 @dataclass
 class FakeBotApi:
     updates: list[dict[str, Any]] = field(default_factory=list)
     calls: list[Sent] = field(default_factory=list)
-    #: method -> faults to answer with first, in order ("429:<seconds>", "409" or "drop")
+    #: method -> faults to answer with first, in order: "429:<seconds>", "409", "drop"
+    #: (close the connection), "hang" (never answer: the call is recorded as "<method>:hang"
+    #: and not as done, as if it never reached Telegram; held until the client goes away),
+    #: "slow:<seconds>" (recorded as "<method>:slow" on arrival, answered after the wait) or
+    #: "ok" (answered normally: to let calls through before a later fault)
     faults: dict[str, list[str]] = field(default_factory=dict)
     port: int = 0
     _next_update: int = 1000
@@ -49,10 +62,15 @@ class FakeBotApi:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/bot"
 
+    def base_url_for(self, via: str) -> str:
+        """A base URL whose calls are recorded with `via`: to tell bot processes apart."""
+        return f"http://127.0.0.1:{self.port}/via/{via}/bot"
+
     async def start(self) -> None:
         sockets = bind_sockets(0, "127.0.0.1")
         self.port = sockets[0].getsockname()[1]
-        self._server = HTTPServer(Application([(r"/bot([^/]+)/(\w+)", _Handler, {"api": self})]))
+        route = r"/(?:via/([\w-]+)/)?bot([^/]+)/(\w+)"
+        self._server = HTTPServer(Application([(route, _Handler, {"api": self})]))
         self._server.add_sockets(sockets)
 
     async def stop(self) -> None:
@@ -113,8 +131,11 @@ class FakeBotApi:
 
     # -- what the bot did ----------------------------------------------------------------
 
-    def sent(self, method: str = "sendMessage") -> list[dict[str, Any]]:
-        return [c.params for c in self.calls if c.method == method]
+    def sent(self, method: str = "sendMessage",
+             chat_id: int | None = None) -> list[dict[str, Any]]:
+        """The parameters of the calls of `method` that were answered (to one chat: `chat_id`)."""
+        return [c.params for c in self.calls if c.method == method
+                and (chat_id is None or int(c.params.get("chat_id", 0)) == chat_id)]
 
     async def wait_for(self, method: str, count: int, timeout: float = 15.0) -> list[dict]:
         loop = asyncio.get_running_loop()
@@ -134,24 +155,31 @@ class FakeBotApi:
 
     # -- answering -----------------------------------------------------------------------
 
-    async def answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    async def answer(self, method: str, params: dict[str, Any],
+                     via: str | None = None) -> tuple[int, dict[str, Any]]:
         pending = self.faults.get(method)
         fault = pending.pop(0) if pending else None
+        if fault == "hang":
+            self.calls.append(Sent(f"{method}:hang", params, via))
+            raise _Hang
+        if fault and fault.startswith("slow:"):
+            self.calls.append(Sent(f"{method}:slow", params, via))
+            await asyncio.sleep(float(fault.split(":")[1]))
         if fault and fault.startswith("429:"):
-            self.calls.append(Sent(f"{method}:429", params))
+            self.calls.append(Sent(f"{method}:429", params, via))
             seconds = int(fault.split(":")[1])
             return 429, {"ok": False, "error_code": 429,
                          "description": f"Too Many Requests: retry after {seconds}",
                          "parameters": {"retry_after": seconds}}
         if fault == "409":
-            self.calls.append(Sent(f"{method}:409", params))
+            self.calls.append(Sent(f"{method}:409", params, via))
             return 409, {"ok": False, "error_code": 409,
                          "description": "Conflict: terminated by other getUpdates request; "
                                         "make sure that only one bot instance is running"}
         if fault == "drop":
-            self.calls.append(Sent(f"{method}:drop", params))
+            self.calls.append(Sent(f"{method}:drop", params, via))
             raise ConnectionResetError("dropped by the fake server")
-        self.calls.append(Sent(method, params))
+        self.calls.append(Sent(method, params, via))
         if method == "getMe":
             return 200, {"ok": True, "result": BOT.to_dict()}
         if method == "getUpdates":
@@ -181,8 +209,12 @@ class FakeBotApi:
 class _Handler(RequestHandler):
     def initialize(self, api: FakeBotApi) -> None:
         self.api = api
+        self._gone = asyncio.Event()
 
-    async def post(self, token: str, method: str) -> None:
+    def on_connection_close(self) -> None:
+        self._gone.set()
+
+    async def post(self, via: str | None, token: str, method: str) -> None:
         if token != TOKEN:
             self.set_status(401)
             self.write({"ok": False, "error_code": 401, "description": "Unauthorized"})
@@ -199,7 +231,10 @@ class _Handler(RequestHandler):
                 except ValueError:
                     pass
         try:
-            status, answer = await self.api.answer(method, params)
+            status, answer = await self.api.answer(method, params, via)
+        except _Hang:
+            await self._gone.wait()  # the client gave up, died, or the fake is stopping
+            return
         except ConnectionResetError:
             self.request.connection.stream.close()
             return

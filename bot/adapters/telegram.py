@@ -303,6 +303,10 @@ class TelegramAdapter:
     def stop(self) -> None:
         self._stopped.set()
 
+    @property
+    def stopping(self) -> bool:
+        return self._stopped.is_set()
+
 
 class _WebhookHandler(RequestHandler):
     """Telegram's webhook POSTs: checked secret, then stored before the 200 goes back."""
@@ -311,6 +315,12 @@ class _WebhookHandler(RequestHandler):
         self.adapter, self.bot = adapter, bot
 
     async def post(self) -> None:
+        if self.adapter.stopping:
+            # Shutting down: Telegram retries later, or on another worker behind the load
+            # balancer. (A kept-alive connection outlives the closed listening socket.)
+            self.set_header("Connection", "close")
+            self.send_error(503)
+            return
         secret = self.request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
         if not hmac.compare_digest(secret.encode(), (self.adapter.settings.webhook_secret
                                                      or "").encode()):

@@ -159,7 +159,7 @@ class RedisStore:
     """
 
     def __init__(self, client: redis.asyncio.Redis, prefix: str = "wegweiser:",
-                 lock_ttl: float = 30.0):
+                 lock_ttl: float = 10.0):
         self._client = client
         self._prefix = prefix
         self._lock_ttl = lock_ttl
