@@ -234,3 +234,14 @@ async def test_a_corrupt_sqlite_file_is_moved_aside(tmp_path: Path, damage: str,
     await second.close()
     assert list(tmp_path.glob("store.sqlite3.corrupt-*")), "the damaged file is kept aside"
     assert any("moved it to" in r.getMessage() for r in caplog.records)
+
+
+async def test_many_idle_conversations_are_all_forgotten(store: Store) -> None:
+    """Backends delete in batches (so that turns go on meanwhile); none may be left over."""
+    old = NOW - timedelta(days=40)
+    for i in range(520):
+        await store.commit(ConversationId(f"test:{i}"), {"v": 2}, f"e{i}", [], old)
+    await store.commit(ALICE, {"v": 2}, "e1", [], NOW)
+    assert await store.forget_idle(NOW - timedelta(days=30)) == 520
+    assert await store.load(ConversationId("test:519")) is None
+    assert await store.load(ALICE) == {"v": 2}
