@@ -4,12 +4,16 @@
     python3 dev.py chat [ARGS...]   set up, then open the console chat (ARGS go to `wegweiser chat`)
     python3 dev.py test [ARGS...]   set up with test extras, then run the whole suite
                                     (ARGS go to pytest)
-    python3 dev.py bench [ARGS...]  set up with bench extras, then run benchmarks/scale.py
+    python3 dev.py bench [NAME] [ARGS...]
+                                    set up with bench extras, then run every benchmark one
+                                    after the other (benchmarks/scale.py, workers.py), or only
+                                    benchmarks/NAME.py; ARGS go to each (--quick works for all)
 
 Only the standard library is used here, so a fresh clone needs nothing but Python 3.11+ and the
 package index. The environment lives in .venv/ and is reinstalled only when pyproject.toml changes.
-`test` and `bench` also need a redis-server binary (the Redis store's tests start their own
-server): when there is none, Debian's redis-server package is installed with apt-get.
+`test` and `bench` also need a redis-server binary (the Redis store's tests and
+benchmarks/workers.py start their own server): when there is none, Debian's redis-server
+package is installed with apt-get.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
+#: `dev.py bench` runs these benchmarks/NAME.py, in this order.
+BENCHMARKS = ("scale", "workers")
 VENV = ROOT / ".venv"
 STAMP = VENV / ".wegweiser-setup-stamp"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
@@ -62,7 +68,7 @@ def ensure_redis_server() -> None:
     if not shutil.which("apt-get"):
         sys.exit("redis-server is missing and there is no apt-get here: install the "
                  "redis-server package (Redis 6 or newer), then run this again")
-    print("Installing redis-server (Debian package) for the Redis store tests ...", flush=True)
+    print("Installing redis-server (Debian package) for the Redis store ...", flush=True)
     as_root: list[str] = []
     if hasattr(os, "geteuid") and os.geteuid() != 0 and shutil.which("sudo"):
         as_root = ["sudo"]
@@ -80,6 +86,20 @@ def ensure_redis_server() -> None:
         sys.exit("apt-get installed redis-server, but it is not on PATH")
 
 
+def bench(argv: list[str]) -> int:
+    """Run one benchmark (`bench NAME ARGS`) or all of them in turn, stopping at a failure."""
+    names: tuple[str, ...] = BENCHMARKS
+    if argv and argv[0] in BENCHMARKS:
+        names, argv = (argv[0],), argv[1:]
+    for name in names:
+        if len(names) > 1:
+            print(f"\n=== benchmarks/{name}.py {' '.join(argv)}".rstrip() + "\n", flush=True)
+        code = subprocess.call([str(BIN / "python"), f"benchmarks/{name}.py", *argv], cwd=ROOT)
+        if code:
+            return code
+    return 0
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in {"chat", "test", "bench"}:
         print(__doc__.strip())
@@ -91,7 +111,7 @@ def main(argv: list[str]) -> int:
     if command == "bench":
         setup("bench")
         ensure_redis_server()
-        return subprocess.call([str(BIN / "python"), "benchmarks/scale.py", *rest], cwd=ROOT)
+        return bench(rest)
     setup("test")
     ensure_redis_server()
     return subprocess.call([str(BIN / "python"), "-m", "pytest", *rest], cwd=ROOT)

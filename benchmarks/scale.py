@@ -245,7 +245,7 @@ async def memory_per_conversation(states: list[State], directory: Path) -> tuple
     """Bytes per stored conversation: SQLite file growth, and Python memory of the memory store."""
     sqlite = SqliteStore(directory / "memory-test.sqlite3")
     for i, state in enumerate(states):
-        await sqlite.commit(ConversationId(f"bench:{i}"), state.to_json(), f"e{i}", NOW)
+        await sqlite.commit(ConversationId(f"bench:{i}"), state.to_json(), f"e{i}", [], NOW)
     await sqlite.close()
     file_bytes = sum(p.stat().st_size for p in directory.glob("memory-test.sqlite3*"))
     gc.collect()
@@ -253,7 +253,7 @@ async def memory_per_conversation(states: list[State], directory: Path) -> tuple
     before = tracemalloc.take_snapshot()
     memory = MemoryStore()
     for i, state in enumerate(states):
-        await memory.commit(ConversationId(f"bench:{i}"), state.to_json(), f"e{i}", NOW)
+        await memory.commit(ConversationId(f"bench:{i}"), state.to_json(), f"e{i}", [], NOW)
     after = tracemalloc.take_snapshot()
     tracemalloc.stop()
     grown = sum(s.size_diff for s in after.compare_to(before, "filename"))
