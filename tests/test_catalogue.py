@@ -325,3 +325,14 @@ def test_errors_found_from_cached_data_still_have_lines(content_copy: Path,
     _, problems = check_catalogue(content_copy, ParseCache(directory))
     offer_problems = [p for p in problems if "unknown topic 'digital-skills'" in p.message]
     assert offer_problems and all(p.line > 1 for p in offer_problems)
+
+
+@pytest.mark.parametrize("broken", ["topics.yaml", "questions.yaml", "offers/vhs-magdeburg.yaml"])
+def test_an_unreadable_file_is_one_problem_not_an_echo_in_every_translation(
+        content_copy: Path, broken: str) -> None:
+    """A YAML syntax error in a main file: the translations that name its ids are not each
+    reported as unknown (the staff member would see hundreds of lines for one typo)."""
+    path = content_copy / broken
+    path.write_text(path.read_text(encoding="utf-8") + "\n  - id: [unclosed\n", encoding="utf-8")
+    _, problems = check_catalogue(content_copy)
+    assert [p.file.rsplit("/", 1)[-1] for p in problems] == [broken.rsplit("/", 1)[-1]]

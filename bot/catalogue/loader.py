@@ -282,13 +282,25 @@ def _read_translations(reader: _Reader, root: Path) -> list[Translation]:
     return translations
 
 
-def _ids(doc: Document | None, key: str) -> frozenset[str]:
-    """Every id written in a main file's list `key`, valid or not."""
-    items = doc.data.get(key) if doc is not None else None
+def _ids(doc: Document | None, key: str) -> frozenset[str] | None:
+    """Every id written in a main file's list `key`, valid or not; None if the file could not
+    be read at all (then no translation is called unknown: one mistake, one report)."""
+    if doc is None:
+        return None
+    items = doc.data.get(key)
     if not isinstance(items, list):
         return frozenset()
     return frozenset(item["id"] for item in items
                      if isinstance(item, dict) and isinstance(item.get("id"), str))
+
+
+def _union(parts: Iterable[frozenset[str] | None]) -> frozenset[str] | None:
+    known: set[str] = set()
+    for part in parts:
+        if part is None:
+            return None
+        known |= part
+    return frozenset(known)
 
 
 def check_catalogue(root: Path | str, cache: ParseCache | None = None
@@ -418,7 +430,7 @@ def _check(root: Path, cache: ParseCache) -> tuple[Catalogue | None, tuple[Probl
                 zip(offers, (place for _, place in offer_places), strict=True)},
         known_topics=_ids(main_docs[TOPICS_FILE], "topics"),
         known_questions=_ids(main_docs[QUESTIONS_FILE], "questions"),
-        known_offers=frozenset().union(*(_ids(d, "offers") for _, d in offer_docs)),
+        known_offers=_union(_ids(d, "offers") for _, d in offer_docs),
     ), reader.add)
     for key, (path, doc, loc) in _duplicates(offer_places):
         reader.add(path, doc.line_of(loc), f"the offer id {key!r} is used twice",

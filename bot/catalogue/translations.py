@@ -39,9 +39,9 @@ class Targets:
     topics: Mapping[str, Topic]
     questions: Mapping[str, Question]
     offers: Mapping[str, tuple[str, Offer]]  # id -> (main file, offer)
-    known_topics: frozenset[str]
-    known_questions: frozenset[str]
-    known_offers: frozenset[str]
+    known_topics: frozenset[str] | None
+    known_questions: frozenset[str] | None
+    known_offers: frozenset[str] | None
 
 
 def _suggest(word: str, choices: Iterable[str]) -> str:
@@ -72,8 +72,18 @@ class _Merger:
         else:
             texts[self.lang] = value
 
-    def unknown(self, loc: tuple[str, ...], kind: str, key: str, known: Iterable[str]) -> None:
+    def unknown(self, loc: tuple[str, ...], kind: str, key: str,
+                known: Iterable[str] | None) -> bool:
+        """Report `key` if it is not among `known`; None: the main file was unreadable and
+        is reported already, so nothing here is called unknown."""
+        if known is None:
+            return False
+        if not isinstance(known, (set, frozenset)):
+            known = frozenset(known)
+        if key in known:
+            return False
         self.problem(loc, f"unknown {kind} {key!r}", _suggest(key, known))
+        return True
 
 
 def merge_translations(translations: list[Translation], targets: Targets,
@@ -95,17 +105,16 @@ def merge_translations(translations: list[Translation], targets: Targets,
         for topic_id, ttext in texts.get("topics", {}).items():
             loc = ("topics", topic_id)
             topic = targets.topics.get(topic_id)
-            if topic_id not in targets.known_topics:
-                merger.unknown(loc, "topic", topic_id, targets.known_topics)
-            elif topic:
+            if merger.unknown(loc, "topic", topic_id, targets.known_topics):
+                continue
+            if topic:
                 merger.put(topic.name, ttext.get("name"), (*loc, "name"), "topics.yaml")
                 merger.put(topic.synonyms, ttext.get("synonyms"), (*loc, "synonyms"),
                            "topics.yaml")
         for question_id, qtext in texts.get("questions", {}).items():
             loc = ("questions", question_id)
             question = targets.questions.get(question_id)
-            if question_id not in targets.known_questions:
-                merger.unknown(loc, "question", question_id, targets.known_questions)
+            if merger.unknown(loc, "question", question_id, targets.known_questions):
                 continue
             if question is None:
                 continue
@@ -114,7 +123,7 @@ def merge_translations(translations: list[Translation], targets: Targets,
                 oloc = (*loc, "options", option_id)
                 option = question.option(option_id)
                 if option is None:
-                    merger.unknown(oloc, "option", option_id, (o.id for o in question.options))
+                    merger.unknown(oloc, "option", option_id, [o.id for o in question.options])
                     continue
                 merger.put(option.label, otext.get("label"), (*oloc, "label"), "questions.yaml")
                 merger.put(option.synonyms, otext.get("synonyms"), (*oloc, "synonyms"),
@@ -123,8 +132,7 @@ def merge_translations(translations: list[Translation], targets: Targets,
         for offer_id, otext in texts.get("offers", {}).items():
             found = targets.offers.get(offer_id)
             if found is None:
-                if offer_id not in targets.known_offers:
-                    merger.unknown(("offers", offer_id), "offer", offer_id, targets.known_offers)
+                merger.unknown(("offers", offer_id), "offer", offer_id, targets.known_offers)
                 continue
             where, offer = found
             for field, value in otext.items():
