@@ -21,6 +21,7 @@ from bot.i18n.catalogues import load_languages
 from bot.matching import TopicMatcher, guess_language
 from bot.catalogue.parsecache import ParseCache
 from bot.paths import default_cache_dir, default_content, default_data_dir, default_locales
+from bot.reload import Reloader
 from bot.service import Service
 from bot.store import MemoryStore, open_store
 
@@ -124,11 +125,25 @@ def cmd_run(args: argparse.Namespace) -> int:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 # stop taking updates, finish the turns in flight, then return normally
                 loop.add_signal_handler(signum, stop)
-        forgetting = asyncio.create_task(service.keep_forgetting(timedelta(days=args.keep_days)))
+        reloader = Reloader(service, args.content, args.locales, _cache())
+        adapter.reloader = reloader  # admin commands reload and report through it
+        reloading: set[asyncio.Task[object]] = set()
+
+        def reload_now() -> None:  # SIGHUP, as for most daemons
+            task = asyncio.create_task(reloader.reload())
+            reloading.add(task)
+            task.add_done_callback(reloading.discard)
+
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reload_now)
+        background = [
+            asyncio.create_task(service.keep_forgetting(timedelta(days=args.keep_days))),
+            asyncio.create_task(reloader.watch()),
+        ]
         try:
             await adapter.run()
         finally:
-            forgetting.cancel()
+            for task in background:
+                task.cancel()
             await store.close()
         log.info("stopped; every turn in flight was finished")
 

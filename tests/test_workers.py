@@ -101,7 +101,7 @@ class Workers:
         self.started: list[Worker] = []
 
     async def start(self, name: str, store: str | None = None, data_dir: Path | None = None,
-                    webhook_secret: str | None = None) -> Worker:
+                    webhook_secret: str | None = None, content: Path | None = None) -> Worker:
         """A worker named `name` (its calls to the fake are labelled with it). `store` is a
         redis:// URL, or None for SQLite in `data_dir`; with `webhook_secret` it serves a
         webhook on a port of its own instead of long polling."""
@@ -119,8 +119,9 @@ class Workers:
                        WEGWEISER_TELEGRAM_WEBHOOK_SECRET=webhook_secret,
                        WEGWEISER_TELEGRAM_LISTEN=f"127.0.0.1:{port}")
         data_dir = data_dir or self.tmp_path / f"data-{name}"
+        extra = ["--content", str(content)] if content is not None else []
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", "telegram", "--data-dir", str(data_dir),
+            sys.executable, "-m", "bot", "run", "telegram", "--data-dir", str(data_dir), *extra,
             cwd=ROOT, env=env, stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
         worker = Worker(name, process, port)
@@ -430,3 +431,29 @@ async def test_a_dead_lock_holder_is_replaced_by_a_running_worker(
     await api.settle()
     _assert_chat(api, 42, expected)
     assert {c.via for c in api.calls if c.method == "sendMessage"} == {"A", "B"}
+
+
+async def test_sighup_reloads_the_content_and_a_broken_edit_changes_nothing(
+        api: FakeBotApi, engine: Engine, workers: Workers, content_copy: Path) -> None:
+    """Staff publish a broken file, then the fix; the running worker is told with SIGHUP
+    (as by `systemctl reload`). The broken one is reported with file and line and the bot
+    keeps answering from the last good catalogue; the fixed one is served."""
+    worker = await workers.start("reloading", content=content_copy)
+    await workers.ready(worker)
+    topics = content_copy / "topics.yaml"
+    good = topics.read_text(encoding="utf-8")
+    topics.write_text(good.replace("  - id: childcare", "  - id: childcare\n   broken: [", 1),
+                      encoding="utf-8")
+    worker.process.send_signal(signal.SIGHUP)
+    await worker.wait_for_log("content has 1 problem")
+    assert "topics.yaml:" in worker.log, "file and line in the log"
+    updates = [_act(api, step, 42, "en") for step in CHILDCARE[:3]]
+    expected = _flat(await _expected(engine, updates))
+    await _wait_for_chat(api, 42, len(expected))
+    _assert_chat(api, 42, expected)  # still the last good catalogue
+
+    topics.write_text(good.replace("Kita", "Kita (neu)", 1), encoding="utf-8")
+    worker.process.send_signal(signal.SIGHUP)
+    await worker.wait_for_log("content reloaded")
+    worker.process.send_signal(signal.SIGTERM)
+    assert await worker.exited(timeout=10) == 0

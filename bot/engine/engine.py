@@ -123,6 +123,7 @@ class Engine:
              now: datetime) -> tuple[State | None, list[Output]]:
         text = clean_text(inbound.text or "")
         today = now.date()
+        state = self.reconcile(state) if state is not None else None
         if inbound.start is not None:
             turn = self._start_link(state, inbound, today)
         elif state is None:
@@ -137,8 +138,35 @@ class Engine:
 
     def resume(self, state: State, now: datetime) -> list[Output]:
         """The current prompt again, unchanged state: for a client that reconnects."""
+        state = self.reconcile(state)
         turn = self._prompt(_Turn(state), now.date())
         return self._finish(turn, state)
+
+    def reconcile(self, state: State) -> State:
+        """A state written against an older catalogue, before a reload removed a language,
+        topic, question or option it names: keep what still exists, so the conversation
+        goes on from the nearest step that still makes sense instead of failing."""
+        catalogue, changes = self.catalogue, {}
+        if state.suggested is not None and state.suggested not in self.languages:
+            changes["suggested"] = None
+        if state.lang is not None and state.lang not in self.languages:
+            return State(suggested=changes.get("suggested", state.suggested))
+        answers = tuple((q, o) for q, o in state.answers
+                        if (question := catalogue.question(q)) is not None
+                        and any(option.id == o for option in question.options))
+        if answers != state.answers:
+            changes["answers"] = answers
+        close = tuple(t for t in state.close if t in catalogue.topics)
+        if close != state.close:
+            changes["close"] = close
+        if state.topic is not None and state.topic not in catalogue.topics:
+            changes.update(topic=None, question=None, shown=0, step="topic")
+        elif state.question is not None and catalogue.question(state.question) is None:
+            # the next turn asks whichever question is still needed, or shows results
+            changes.update(question=None)
+        if state.step == "clarify" and len(close) < 2:
+            changes.update(step="topic", close=())
+        return state.evolve(**changes) if changes else state
 
     def _finish(self, turn: _Turn, before: State) -> list[Output]:
         lang = self.lang(turn.state or before)
