@@ -126,7 +126,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                 # stop taking updates, finish the turns in flight, then return normally
                 loop.add_signal_handler(signum, stop)
         reloader = Reloader(service, args.content, args.locales, _cache())
-        adapter.reloader = reloader  # admin commands reload and report through it
+        admin = getattr(adapter, "admin", None)
+        if admin is not None:  # the chat adapters: admins reload, and hear about failures
+            admin.reloader = reloader
+            reloader.listeners.append(adapter.tell_admins)
         reloading: set[asyncio.Task[object]] = set()
 
         def reload_now() -> None:  # SIGHUP, as for most daemons

@@ -16,6 +16,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.catalogue import Problem, check_catalogue
@@ -39,6 +40,7 @@ class Outcome:
     problems: tuple[Problem, ...]
     offers: int
     version: str
+    at: datetime
 
     @property
     def ok(self) -> bool:
@@ -82,26 +84,28 @@ class Reloader:
                             "check the .po files with `pybabel compile --statistics`"),)
         return Engine(catalogue, languages)
 
-    async def reload(self) -> Outcome:
-        """Load and check everything now; serve it if it is good. One reload at a time."""
+    async def reload(self, quiet: bool = False) -> Outcome:
+        """Load and check everything now; serve it if it is good. One reload at a time.
+        `quiet`: do not tell the listeners (the admin who asked gets the outcome itself)."""
         async with self._lock:
             self._seen = fingerprint(self.content, self.locales)
             loaded = await asyncio.to_thread(self._load)
             if isinstance(loaded, Engine):
                 self.service.engine = loaded  # the next turn uses it; running turns keep theirs
                 outcome = Outcome((), len(loaded.catalogue.offers),
-                                  loaded.catalogue.meta.version)
+                                  loaded.catalogue.meta.version, datetime.now(UTC))
                 log.info("content reloaded: %d offers, version %s", outcome.offers,
                          outcome.version)
             else:
                 current = self.service.engine.catalogue
-                outcome = Outcome(loaded, len(current.offers), current.meta.version)
+                outcome = Outcome(loaded, len(current.offers), current.meta.version,
+                                  datetime.now(UTC))
                 for problem in loaded:
                     log.error("content not reloaded: %s", problem)
                 log.error("content has %d problem(s); still serving version %s",
                           len(loaded), outcome.version)
             self.last = outcome
-        for listener in self.listeners:
+        for listener in () if quiet else self.listeners:
             try:
                 await listener(outcome)
             except Exception as err:  # noqa: BLE001  telling admins must not stop reloads

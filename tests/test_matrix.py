@@ -444,3 +444,20 @@ async def test_a_key_forwarded_by_its_creator_unlocks_an_older_message(
     notices = await _wait_notices(newcomer, 1)
     assert notices[0].startswith("Which language"), "answered once the key came"
     await client.close()
+
+
+async def test_admin_commands_for_admins_only(bot: Bot, synapse: Synapse) -> None:
+    """`!status` from a configured admin gets the status; from anyone else, the normal bot."""
+    admin, newcomer = await _newcomer(synapse), await _newcomer(synapse)
+    bot.adapter.admin.accounts = frozenset({f"matrix:{admin.client.user_id}"})
+    admin_room = await _direct_chat(admin, bot)
+    await admin.say(admin_room, "!status")
+    notices = await _wait_notices(admin, 1)
+    assert "Catalogue:" in notices[-1]
+    room = await _direct_chat(newcomer, bot)
+    await newcomer.say(room, "!status")
+    notices = await _wait_notices(newcomer, 1)
+    assert "Catalogue:" not in "\n".join(notices), "a newcomer gets the normal bot"
+    await admin.client.close()
+    await newcomer.client.close()
+

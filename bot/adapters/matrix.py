@@ -51,8 +51,10 @@ from nio import (
 from bot.adapters import SettingsError
 from bot.adapters import matrix_crosssigning as crosssigning
 from bot.adapters.layout import markup, pack, paragraphs, plain
-from bot.messages import ConversationId, Inbound, Reply
+from bot.admin import Admin, describe_reload
+from bot.messages import ConversationId, Inbound, Reply, Text
 from bot.paths import default_data_dir
+from bot.reload import Outcome
 from bot.service import LATE_AFTER, Deliver, Service
 
 log = logging.getLogger(__name__)
@@ -110,6 +112,9 @@ class MatrixAdapter:
         self.settings = settings or MatrixSettings.from_env()
         self.store_dir = (data_dir or default_data_dir()) / "matrix"
         self._stopped = asyncio.Event()
+        self.admin = Admin(service)
+        #: The room each admin last gave a command in: where reload failures are reported.
+        self._admin_rooms: dict[str, str] = {}
         self._ready = False
         self.cross_signed = False
         self.client: AsyncClient | None = None
@@ -296,11 +301,31 @@ class MatrixAdapter:
                                                                                       event.body):
             return
 
-        waited = time.time() * 1000 - event.server_timestamp
         conversation = ConversationId(f"{PREFIX}{room.room_id}")
+        account = f"{PREFIX}{event.sender}"
+        command = self.admin.command(account, event.body)
+        if command is not None:  # staff, not a newcomer's turn: never stored
+            self._admin_rooms[account] = room.room_id
+            deliver = self.deliver_for(conversation)
+            for reply in await self.admin.run(command):
+                if deliver is not None:
+                    await deliver(reply)
+            return
+        waited = time.time() * 1000 - event.server_timestamp
         await self.service.handle(conversation,
                                   Inbound(text=event.body, late=waited > LATE_AFTER_MS),
                                   event_id=event.event_id, deliver=self.deliver_for(conversation))
+
+    async def tell_admins(self, outcome: Outcome) -> None:
+        """After a reload that failed, or the first good one after a failure: every admin
+        who gave a command since the start gets the outcome in that room. (Matrix has no
+        "chat with this user" address; a room is only known once the admin used it.)"""
+        if not self.admin.worth_telling(outcome):
+            return
+        for room_id in sorted(set(self._admin_rooms.values())):
+            deliver = self.deliver_for(ConversationId(f"{PREFIX}{room_id}"))
+            if deliver is not None:
+                await deliver(Text(describe_reload(outcome)))
 
     def deliver_for(self, conversation: ConversationId) -> Deliver | None:
         """The sender for one of this adapter's conversations (None for other platforms')."""

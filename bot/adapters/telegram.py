@@ -48,8 +48,10 @@ from tornado.web import RequestHandler
 
 from bot.adapters import SettingsError
 from bot.adapters.telegram_render import NUMBERED, render
+from bot.admin import Admin, AdminCommand, describe_reload
 from bot.engine.vocabulary import COMMAND_DESCRIPTIONS
-from bot.messages import ConversationId, Inbound, Reply
+from bot.messages import ConversationId, Inbound, Reply, Text
+from bot.reload import Outcome
 from bot.service import Deliver, Service
 
 log = logging.getLogger(__name__)
@@ -145,6 +147,7 @@ class TelegramAdapter:
                  data_dir: Path | None = None):  # noqa: ARG002  (nothing of its own to keep)
         self.service = service
         self.settings = settings or TelegramSettings.from_env()
+        self.admin = Admin(service)
         self._stopped = asyncio.Event()
         self._bot: Bot | None = None
         #: Turns and acknowledgements started in the background, awaited at shutdown.
@@ -172,10 +175,16 @@ class TelegramAdapter:
         chat = update.effective_chat
         if chat is None or chat.type != "private":
             return  # group chats: not served (see the README)
+        conversation = ConversationId(f"{PREFIX}{chat.id}")
+        user = update.effective_user
+        if update.message and update.message.text and user is not None:
+            command = self.admin.command(f"{PREFIX}{user.id}", update.message.text)
+            if command is not None:  # staff, not a newcomer's turn: never stored
+                self._background(self._run_admin(command, conversation))
+                return
         inbound = to_inbound(update, self.settings.late_after, datetime.now(UTC))
         if inbound is None:
             return
-        conversation = ConversationId(f"{PREFIX}{chat.id}")
         if not await self.service.receive(conversation, inbound, str(update.update_id)):
             return
         if update.callback_query is not None:
@@ -194,6 +203,23 @@ class TelegramAdapter:
         except Exception as err:  # noqa: BLE001  the reply waits in the outbox
             # the type only: an exception text may quote what the person wrote
             log.warning("could not answer yet (%s); retrying later", type(err).__name__)
+
+    async def _run_admin(self, command: AdminCommand, conversation: ConversationId) -> None:
+        deliver = self.deliver_for(conversation)
+        for reply in await self.admin.run(command):
+            if deliver is not None:
+                await deliver(reply)
+
+    async def tell_admins(self, outcome: Outcome) -> None:
+        """After a reload that failed, or the first good one after a failure: every admin
+        (who has started a chat with the bot) gets the outcome."""
+        if not self.admin.worth_telling(outcome):
+            return
+        for account in sorted(self.admin.accounts):
+            if account.startswith(PREFIX) and account.removeprefix(PREFIX).isdigit():
+                deliver = self.deliver_for(ConversationId(account))
+                if deliver is not None:
+                    await deliver(Text(describe_reload(outcome)))
 
     @staticmethod
     async def _acknowledge(query: CallbackQuery) -> None:

@@ -142,6 +142,15 @@ class Engine:
         turn = self._prompt(_Turn(state), now.date())
         return self._finish(turn, state)
 
+    def preview(self, offer_id: str, lang: str, today: date) -> Offers | None:
+        """An offer's card as newcomers see it in `lang`, whether or not it is visible
+        today: for staff checking an edit (the admin command "preview")."""
+        offer = self.catalogue.offer(offer_id)
+        if offer is None:
+            return None
+        t = self.languages.get(lang) or self.languages[self.default_language]
+        return Offers("", (self._card(offer, State(lang=t.code), [], t, today),), t.rtl)
+
     def reconcile(self, state: State) -> State:
         """A state written against an older catalogue, before a reload removed a language,
         topic, question or option it names: keep what still exists, so the conversation
