@@ -194,3 +194,27 @@ def test_a_wrong_language_is_left_with_one_word(engine: Engine) -> None:
     assert dialogue.state.step == "language"
     dialogue.send("العربية")
     assert dialogue.state.lang == "ar" and dialogue.state.topic == "childcare"
+
+
+def test_the_next_start_date_is_shown_in_the_persons_language(engine: Engine,
+                                                              catalogue) -> None:
+    """Past start dates are skipped; the next one is written as people of that language
+    write dates (no bundled offer has dates yet: none were confirmed)."""
+    from dataclasses import replace
+    from datetime import date
+
+    from bot.catalogue import Catalogue
+
+    offer = replace(catalogue.offer("vhs-grundbildung"),
+                    starts=(date(2026, 11, 1), date(2027, 1, 12), date(2027, 3, 1)))
+    changed = Engine(Catalogue(catalogue.meta, catalogue.topics, catalogue.questions,
+                               tuple(offer if o.id == offer.id else o for o in catalogue.offers)),
+                     engine.languages)
+    expected = {"de": "Nächster Beginn: 12. Januar 2027", "en": "Next start: January 12, 2027",
+                "tr": "Bir sonraki başlangıç: 12 Ocak 2027", "ar": "12 يناير 2027",
+                "uk": "12 січня 2027"}
+    for lang, line in expected.items():
+        card = changed.preview(offer.id, lang, NOW.date())
+        assert card is not None
+        assert any(line in fact for fact in card.cards[0].lines), (lang, card.cards[0].lines)
+        assert not any("2026" in fact for fact in card.cards[0].lines), "a past start"
