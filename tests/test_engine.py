@@ -218,3 +218,16 @@ def test_the_next_start_date_is_shown_in_the_persons_language(engine: Engine,
         assert card is not None
         assert any(line in fact for fact in card.cards[0].lines), (lang, card.cards[0].lines)
         assert not any("2026" in fact for fact in card.cards[0].lines), "a past start"
+
+
+def test_a_reason_is_given_once_even_when_two_answers_give_it(engine: Engine,
+                                                              catalogue) -> None:
+    """Two questions that both filter by age (staff may add one): "for your age group"
+    appears once in the "why it fits" line."""
+    age = catalogue.question("age")
+    assert age is not None
+    offer = catalogue.offer("vhs-grundbildung")
+    child, teen = age.options[0], age.options[2]
+    why = engine._why(offer, State(lang="en", topic="literacy-course"),
+                      [(age, child), (age, teen)], engine.languages["en"])
+    assert why.count("for your age group") == 1, why

@@ -613,7 +613,8 @@ class Engine:
                 reasons.append(t._("for your German level"))
         if offer.cost and offer.cost.free:
             reasons.append(t._("free of charge"))
-        return t._("Why it fits: {reasons}", reasons=" · ".join(reasons))
+        # two questions may give the same reason (two age questions): say it once
+        return t._("Why it fits: {reasons}", reasons=" · ".join(dict.fromkeys(reasons)))
 
     def _on_results(self, state: State, inbound: Inbound, text: str, today: date) -> _Turn:
         options = {o.id for o in self._results_choices(state, today).options}
