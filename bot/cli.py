@@ -10,7 +10,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from bot import __version__
@@ -162,6 +162,96 @@ def _keep_days() -> int:
     return int(value) if value.isdigit() and int(value) > 0 else 30
 
 
+def _interface_languages(locales: Path) -> list[str]:
+    """German and English, then every language the interface is translated to, by code."""
+    from bot.catalogue.model import REQUIRED_LANGUAGES
+    from bot.i18n.catalogues import DOMAIN
+
+    found = sorted(p.parent.parent.name for p in locales.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
+    return [*REQUIRED_LANGUAGES, *(code for code in found if code not in REQUIRED_LANGUAGES)]
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date; write YYYY-MM-DD") from None
+
+
+def _days(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days")
+    return int(text)
+
+
+def cmd_content_report(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from bot.catalogue.report import build_report, render_html, render_json, render_text
+
+    catalogue = load_catalogue(args.content, _cache())
+    today = args.today or datetime.now(UTC).date()  # the bot's day, as in bot/service.py
+    report = build_report(catalogue, _interface_languages(args.locales), today,
+                          expiring_within=args.expiring_within, review_after=args.review_after)
+    render = render_json if args.json else render_html if args.html else render_text
+    sys.stdout.write(render(report))
+    return 0
+
+
+def _catalogue_districts(content: Path) -> tuple[str, ...]:
+    """The districts of content/catalogue.yaml, or none (with a warning) if it is unreadable."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from bot.catalogue.loader import CATALOGUE_FILE
+    from bot.catalogue.model import Meta
+    from bot.catalogue.yamlread import YamlProblem, read_yaml
+
+    path = content / CATALOGUE_FILE
+    try:
+        meta = TypeAdapter(Meta).validate_python(read_yaml(path.read_text("utf-8")).data)
+    except (OSError, UnicodeDecodeError, YamlProblem, ValidationError):
+        print(f"warning: {path} cannot be read (see `wegweiser validate`); the schemas will "
+              "accept any district name", file=sys.stderr)
+        return ()
+    return meta.districts
+
+
+def _workspace_path(path: Path) -> str:
+    """`path` as written in editor settings: relative to the current folder if inside it."""
+    absolute = path.resolve()
+    try:
+        return absolute.relative_to(Path.cwd().resolve()).as_posix() or "."
+    except ValueError:
+        return absolute.as_posix()
+
+
+def cmd_content_schema(args: argparse.Namespace) -> int:
+    from bot.catalogue.schema import schemas, vscode_settings
+
+    found = schemas(_catalogue_districts(args.content))
+    if args.out is None:
+        print(json.dumps(found, ensure_ascii=False, indent=2))
+        return 0
+    args.out.mkdir(parents=True, exist_ok=True)
+    written: dict[str, str] = {}
+    for kind, schema in found.items():
+        path = args.out / f"{kind}.schema.json"
+        path.write_text(json.dumps(schema, ensure_ascii=False, indent=2) + "\n", "utf-8")
+        written[kind] = _workspace_path(path)
+        print(f"wrote {path}")
+    content = _workspace_path(args.content)
+    modeline = os.path.relpath((args.out / "offers.schema.json").resolve(),
+                               (args.content / "offers").resolve())
+    print("\nTo have VS Code (extension: YAML by Red Hat) check the files as you type, put this "
+          "in .vscode/settings.json\n(paths relative to the workspace folder, here the current "
+          "folder):\n")
+    print(json.dumps(vscode_settings(written, content), indent=2))
+    print("\nOr name the schema in a file's first line, e.g. in "
+          f"{content}/offers/<provider>.yaml:\n\n"
+          f"# yaml-language-server: $schema={Path(modeline).as_posix()}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="wegweiser", description=(
         "Guides newcomers in Magdeburg to education and integration offers."))
@@ -195,6 +285,27 @@ def parser() -> argparse.ArgumentParser:
     match.add_argument("--json", action="store_true", help="one JSON object per query")
     match.add_argument("query", nargs="?", help="the text; without it, one query per stdin line")
     match.set_defaults(func=cmd_match)
+
+    content = sub.add_parser("content", help="tools for the staff who keep the catalogue")
+    content_sub = content.add_subparsers(dest="content_command", required=True)
+    report = content_sub.add_parser(
+        "report", parents=[common], help="what is missing or stale: translations, dates, "
+        "owners, reviews, topics and districts without offers")
+    form = report.add_mutually_exclusive_group()
+    form.add_argument("--html", action="store_true", help="one web page to open in a browser")
+    form.add_argument("--json", action="store_true", help="JSON with stable keys, for scripts")
+    report.add_argument("--expiring-within", type=_days, default=30, metavar="DAYS",
+                        help="list offers whose valid_until is this close (default 30)")
+    report.add_argument("--review-after", type=_days, default=365, metavar="DAYS",
+                        help="list offers reviewed longer ago than this (default 365)")
+    report.add_argument("--today", type=_iso_date, metavar="YYYY-MM-DD",
+                        help="report as of this day (default: today)")
+    report.set_defaults(func=cmd_content_report)
+    schema = content_sub.add_parser(
+        "schema", parents=[common], help="JSON Schemas of the content files, for editors")
+    schema.add_argument("--out", type=Path, metavar="DIR",
+                        help="write DIR/<kind>.schema.json (default: print one JSON document)")
+    schema.set_defaults(func=cmd_content_schema)
     return top
 
 
@@ -210,6 +321,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.func(args)
+    except BrokenPipeError:  # the reader went away (`wegweiser validate | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except CatalogueError as err:
         print(f"The catalogue cannot be loaded ({err}):", file=sys.stderr)
         _print_problems(err.problems)
