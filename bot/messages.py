@@ -80,7 +80,21 @@ class UnmetNeed:
     step: str
 
 
-Output = Reply | UnmetNeed
+@dataclass(frozen=True)
+class Signal:
+    """A step of a conversation for the anonymous statistics (bot/stats/model.py), never
+    shown: a kind and labels that are ids from the catalogue, never text."""
+
+    kind: str
+    labels: tuple[tuple[str, str], ...]
+
+
+Output = Reply | UnmetNeed | Signal
+
+
+def replies_of(outputs: list[Output]) -> list[Reply]:
+    """What is shown to the person; the signals are for the service."""
+    return [o for o in outputs if isinstance(o, (Text, Choices, Offers))]
 
 
 # Inbound events wait in the store's inbox and replies in its outbox (see bot/store/base.py),

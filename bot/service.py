@@ -22,8 +22,9 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from bot.engine import Engine, State
-from bot.messages import (ConversationId, Inbound, Reply, UnmetNeed, inbound_from_json,
-                          inbound_to_json, reply_from_json, reply_to_json)
+from bot.messages import (ConversationId, Inbound, Reply, Signal, inbound_from_json,
+                          inbound_to_json, replies_of, reply_from_json, reply_to_json)
+from bot.stats.collect import KEEP_EVENTS_DAYS, events_of, roll_up
 from bot.store import Store
 from bot.store.base import Event, LockLost
 
@@ -156,12 +157,14 @@ class Service:
             log.error("the engine failed on an event (%s); it is dropped", type(err).__name__)
             await self.store.commit(conversation, stored, event.id, [], now)
             return []
-        replies = [item for item in outputs if not isinstance(item, UnmetNeed)]
+        replies = replies_of(outputs)
         await self.store.commit(conversation, new_state.to_json() if new_state else None,
                                 event.id, [reply_to_json(r) for r in replies], now)
-        for item in outputs:
-            if isinstance(item, UnmetNeed):
-                await self.store.count("unmet", (item.topic, item.lang, item.step), now.date())
+        signals = [item for item in outputs if isinstance(item, Signal)]
+        if signals:  # after the commit: a crash may lose a count, never a message
+            day = now.date()
+            await self.store.record(events_of(signals, conversation,
+                                              await self.store.day_key(day), day))
         return await self._send(conversation, replies, deliver)
 
     async def _flush(self, conversation: ConversationId, deliver: Deliver | None) -> list[Reply]:
@@ -186,15 +189,22 @@ class Service:
         if stored is None:
             return await self.handle(conversation, Inbound(locale_hint=locale_hint))
         outputs = self.engine.resume(State.from_json(stored), self.clock())
-        return [o for o in outputs if not isinstance(o, UnmetNeed)]
+        return replies_of(outputs)
 
-    async def keep_forgetting(self, retention: timedelta, every: float = 3600.0) -> None:
-        """Delete conversations idle for longer than `retention`, now and then every `every`
+    async def keep_forgetting(self, retention: timedelta, every: float = 3600.0,
+                              events_retention: timedelta = timedelta(days=KEEP_EVENTS_DAYS)
+                              ) -> None:
+        """Delete conversations idle for longer than `retention`, and roll statistics
+        events older than `events_retention` up into daily counts, now and then every `every`
         seconds, until cancelled. Nobody's answers are kept longer than needed."""
         while True:
-            forgotten = await self.store.forget_idle(self.clock() - retention)
+            now = self.clock()
+            forgotten = await self.store.forget_idle(now - retention)
             if forgotten:
                 log.info("forgot %d conversation(s) idle for over %d days", forgotten,
                          retention.days)
+            rolled = await roll_up(self.store, (now - events_retention).date())
+            if rolled:
+                log.info("rolled %d statistics event(s) up into daily counts", rolled)
             await asyncio.sleep(every)
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from bot.engine import Engine, State
 from bot.i18n.bidi import FSI, PDI, RLM
-from bot.messages import Choices, Inbound, Offers, Output, Text, UnmetNeed
+from bot.messages import Choices, Inbound, Offers, Output, Signal, Text, UnmetNeed
 
 from tests.conftest import NOW
 
@@ -25,6 +25,7 @@ class Dialogue:
     state: State | None = None
     last: list[Output] = field(default_factory=list)
     unmet: list[UnmetNeed] = field(default_factory=list)
+    signals: list[Signal] = field(default_factory=list)
 
     def send(self, text: str = "", choice: str | None = None,
              start: str | None = None) -> list[Output]:
@@ -33,9 +34,10 @@ class Dialogue:
         # the state must survive a round trip through the store's JSON
         self.state = State.from_json(state.to_json()) if state else None
         assert self.state == state
-        self.last = outputs
+        self.last = [o for o in outputs if not isinstance(o, Signal)]
+        self.signals += [o for o in outputs if isinstance(o, Signal)]
         self.unmet += [o for o in outputs if isinstance(o, UnmetNeed)]
-        return outputs
+        return self.last
 
     def tap(self, choice: str) -> list[Output]:
         return self.send(choice=choice)

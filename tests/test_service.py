@@ -84,9 +84,10 @@ async def test_unmet_needs_are_counted_without_text(engine: Engine) -> None:
     await service.handle(ALICE, Inbound(text="qwertzuiop asdfgh"), "2")
     replies = await service.handle(ALICE, Inbound(text="zxcvbnm lkjhg"), "3")
     assert any(isinstance(r, Offers) for r in replies), "counselling offers are shown"
-    counts = await store.counts("unmet")
-    assert counts == {(("unknown", "en", "topic"), NOW.date()): 1}
-    assert "qwertz" not in repr(counts)
+    unmet = [e for e in await store.stat_events(NOW.date(), NOW.date()) if e.kind == "unmet"]
+    assert [dict(e.labels) for e in unmet] == [
+        {"topic": "unknown", "lang": "en", "district": "", "step": "topic"}]
+    assert "qwertz" not in repr(await store.stat_events(NOW.date(), NOW.date()))
 
 
 async def test_reload_swaps_the_engine_between_turns(engine: Engine, catalogue,

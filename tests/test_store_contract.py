@@ -14,6 +14,7 @@ import redis.asyncio as aioredis
 
 from bot.messages import ConversationId
 from bot.store import MemoryStore, SqliteStore, Store
+from bot.stats.model import DailyCount, StatEvent
 from bot.store.base import SEEN_PER_CONVERSATION
 
 from tests.conftest import NOW
@@ -164,16 +165,6 @@ async def test_one_worker_at_a_time(store: Store) -> None:
         assert again, "released on exit"
 
 
-async def test_counters_are_anonymous_and_add_up(store: Store) -> None:
-    day = date(2026, 11, 27)
-    for _ in range(3):
-        await store.count("unmet", ("school", "ar", "results"), day)
-    await store.count("unmet", ("unknown", "de", "topic"), day)
-    counts = await store.counts("unmet")
-    assert counts == {(("school", "ar", "results"), day): 3, (("unknown", "de", "topic"), day): 1}
-    assert await store.counts("other") == {}
-
-
 async def test_idle_conversations_are_forgotten(backend: tuple[Store, Dump]) -> None:
     store, dump = backend
     old, recent = NOW - timedelta(days=40), NOW - timedelta(days=2)
@@ -245,3 +236,38 @@ async def test_many_idle_conversations_are_all_forgotten(store: Store) -> None:
     assert await store.forget_idle(NOW - timedelta(days=30)) == 520
     assert await store.load(ConversationId("test:519")) is None
     assert await store.load(ALICE) == {"v": 2}
+
+
+def _event(day: date, kind: str, visitor: str, **labels: str) -> StatEvent:
+    return StatEvent(day, kind, visitor, tuple(labels.items()))
+
+
+async def test_statistics_events_are_kept_by_day_and_forgotten(store: Store) -> None:
+    day = NOW.date()
+    old = day - timedelta(days=100)
+    events = [_event(old, "topic", "v1", topic="school", lang="ar"),
+              _event(day, "topic", "v2", topic="childcare", lang="uk"),
+              _event(day, "unmet", "v2", topic="unknown", lang="uk", district="", step="topic")]
+    await store.record(events)
+    assert sorted(await store.stat_events(old, day), key=repr) == sorted(events, key=repr)
+    assert await store.stat_events(day, day) == events[1:]
+    assert await store.forget_stat_events(day - timedelta(days=90)) == 1
+    assert await store.stat_events(old, day) == events[1:]
+
+
+async def test_kept_counts_replace_and_stay(store: Store) -> None:
+    day = NOW.date()
+    labels = (("topic", "school"), ("lang", "ar"))
+    await store.keep_counts([DailyCount(day, "topic", labels, 7, 5)])
+    await store.keep_counts([DailyCount(day, "topic", labels, 9, 6)])  # a second roll-up
+    assert await store.kept_counts(day, day) == [DailyCount(day, "topic", labels, 9, 6)]
+    assert await store.kept_counts(day + timedelta(days=1), day + timedelta(days=2)) == []
+
+
+async def test_a_day_key_is_shared_and_destroyed_the_next_day(store: Store) -> None:
+    day = NOW.date()
+    today = await store.day_key(day)
+    assert len(today) == 32 and await store.day_key(day) == today, "one key per day"
+    tomorrow = await store.day_key(day + timedelta(days=1))
+    assert tomorrow != today
+    assert await store.day_key(day) != today, "yesterday's key is gone for good"

@@ -27,6 +27,7 @@ from datetime import date, datetime
 from bot.catalogue import Catalogue
 from bot.catalogue.model import Offer, Option, Question, pick
 from bot.engine.selection import Selection
+from bot.engine.signals import signals
 from bot.engine.state import State
 from bot.engine.vocabulary import BACK, FORGET, HELP, LANGUAGE, RESTART, Vocabulary
 from bot.i18n import Lang, negotiate
@@ -134,7 +135,8 @@ class Engine:
             t = self.lang(turn.state or state or State())
             turn = _Turn(turn.state, (Text(t._(
                 "Sorry for the late answer: I could not reply for a while.")), *turn.outputs))
-        return turn.state, self._finish(turn, state)
+        outputs = self._finish(turn, state)
+        return turn.state, [*outputs, *signals(self.catalogue, state, turn.state, outputs)]
 
     def resume(self, state: State, now: datetime) -> list[Output]:
         """The current prompt again, unchanged state: for a client that reconnects."""

@@ -1,4 +1,4 @@
-"""The store protocol: where conversations, their inbox and outbox, and anonymous counters live.
+"""The store protocol: where conversations, their inbox and outbox, and statistics live.
 
 One contract (tests/test_store_contract.py) runs against every backend, so the service can
 rely on exactly these promises:
@@ -13,18 +13,20 @@ rely on exactly these promises:
   last reply is delivered, nothing about the person is left.
 * `lock` gives one worker at a time a conversation: in this process for memory and SQLite,
   across processes (with an expiry, so a dead worker blocks nobody for long) for Redis.
-* counters hold a kind, a few labels and a day: never a conversation id or any text.
+* statistics hold kinds, catalogue ids and days, never a conversation id or any text
+  (bot/stats/model.py); the secret that makes a day's visitors countable dies with the day.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
 from bot.messages import ConversationId
+from bot.stats.model import DailyCount, StatEvent
 
 JsonState = dict[str, Any]
 #: How many recent event ids are remembered per conversation for dedupe.
@@ -79,11 +81,24 @@ class Store(Protocol):
     async def forget_idle(self, before: datetime) -> int:
         """Delete every conversation last changed before `before`; return how many."""
 
-    async def count(self, kind: str, labels: tuple[str, ...], day: date) -> None:
-        """Add one to an anonymous counter."""
+    async def record(self, events: Sequence[StatEvent]) -> None:
+        """Keep raw statistics events (anonymous by construction: bot/stats/model.py)."""
 
-    async def counts(self, kind: str) -> Mapping[tuple[tuple[str, ...], date], int]:
-        """All counters of a kind, by (labels, day)."""
+    async def stat_events(self, first: date, last: date) -> list[StatEvent]:
+        """The raw events of the days `first` to `last`, both included."""
+
+    async def forget_stat_events(self, before: date) -> int:
+        """Delete the raw events of the days before `before`; return how many."""
+
+    async def keep_counts(self, counts: Sequence[DailyCount]) -> None:
+        """Keep daily counts for good, replacing those of the same day, kind and labels."""
+
+    async def kept_counts(self, first: date, last: date) -> list[DailyCount]:
+        """The kept daily counts of the days `first` to `last`, both included."""
+
+    async def day_key(self, day: date) -> bytes:
+        """The secret of `day` for keyed hashes of conversation ids, made on first use and
+        the same for every worker; the secrets of earlier days are destroyed."""
 
     async def close(self) -> None:
         """Release connections and files."""

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import copy
-from collections import Counter, OrderedDict
-from collections.abc import Mapping, Sequence
+import secrets
+from collections import OrderedDict
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime
 
 from bot.messages import ConversationId
+from bot.stats.model import DailyCount, StatEvent
 from bot.store.base import SEEN_PER_CONVERSATION, Event, JsonState, LocalLocks
 
 
@@ -19,7 +21,9 @@ class MemoryStore:
         self._updated: dict[ConversationId, datetime] = {}
         self._inbox: dict[ConversationId, dict[str, Event]] = {}
         self._outbox: dict[ConversationId, list[JsonState]] = {}
-        self._counts: Counter[tuple[str, tuple[str, ...], date]] = Counter()
+        self._events: list[StatEvent] = []
+        self._kept: dict[tuple[date, str, tuple[tuple[str, str], ...]], DailyCount] = {}
+        self._keys: dict[date, bytes] = {}
         self._locks = LocalLocks()
 
     async def receive(self, conversation: ConversationId, event_id: str, inbound: JsonState,
@@ -86,11 +90,28 @@ class MemoryStore:
                 table.pop(conversation, None)
         return len(idle)
 
-    async def count(self, kind: str, labels: tuple[str, ...], day: date) -> None:
-        self._counts[(kind, tuple(labels), day)] += 1
+    async def record(self, events: Sequence[StatEvent]) -> None:
+        self._events.extend(events)
 
-    async def counts(self, kind: str) -> Mapping[tuple[tuple[str, ...], date], int]:
-        return {(labels, day): n for (k, labels, day), n in self._counts.items() if k == kind}
+    async def stat_events(self, first: date, last: date) -> list[StatEvent]:
+        return [e for e in self._events if first <= e.day <= last]
+
+    async def forget_stat_events(self, before: date) -> int:
+        kept = [e for e in self._events if e.day >= before]
+        forgotten, self._events = len(self._events) - len(kept), kept
+        return forgotten
+
+    async def keep_counts(self, counts: Sequence[DailyCount]) -> None:
+        for count in counts:
+            self._kept[(count.day, count.kind, count.labels)] = count
+
+    async def kept_counts(self, first: date, last: date) -> list[DailyCount]:
+        return [c for c in self._kept.values() if first <= c.day <= last]
+
+    async def day_key(self, day: date) -> bytes:
+        for earlier in [d for d in self._keys if d < day]:
+            del self._keys[earlier]
+        return self._keys.setdefault(day, secrets.token_bytes(32))
 
     async def close(self) -> None:
         return None

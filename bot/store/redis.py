@@ -29,10 +29,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -44,6 +45,7 @@ from redis.exceptions import LockError, LockNotOwnedError, RedisError
 from redis.retry import Retry
 
 from bot.messages import ConversationId
+from bot.stats.model import DailyCount, StatEvent
 from bot.store.base import SEEN_PER_CONVERSATION, Event, JsonState, LockLost
 
 log = logging.getLogger(__name__)
@@ -127,6 +129,14 @@ redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('SREM', KEYS[2], ARGV[1])
 return 1
 """
+
+
+#: A day's hashing secret outlives the day by this much, for turns running at midnight.
+DAY_KEY_GRACE = timedelta(minutes=10)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 class StoreUnreachable(ConnectionError):
@@ -321,18 +331,74 @@ class RedisStore:
                 forgotten += max(result, 0)
                 skipped += result < 0
 
-    def _counts_key(self, kind: str) -> str:
-        return f"{self._prefix}counts:{kind}"
+    # -- statistics: a list of raw events and a hash of kept counts per day, a set of days
 
-    async def count(self, kind: str, labels: tuple[str, ...], day: date) -> None:
-        await self._client.hincrby(self._counts_key(kind), _json([*labels, day.isoformat()]), 1)
+    def _stats_key(self, part: str, day: date | str) -> str:
+        return f"{self._prefix}stats:{part}:{day}"
 
-    async def counts(self, kind: str) -> Mapping[tuple[tuple[str, ...], date], int]:
-        counts: dict[tuple[tuple[str, ...], date], int] = {}
-        for field, n in (await self._client.hgetall(self._counts_key(kind))).items():
-            *labels, day = json.loads(field)
-            counts[(tuple(labels), date.fromisoformat(day))] = int(n)
-        return counts
+    async def _days(self, part: str, first: date, last: date) -> list[str]:
+        days = await self._client.smembers(f"{self._prefix}stats:{part}-days")
+        return sorted(d for d in days if first.isoformat() <= d <= last.isoformat())
+
+    async def record(self, events: Sequence[StatEvent]) -> None:
+        async with self._client.pipeline(transaction=True) as pipe:
+            for e in events:
+                pipe.rpush(self._stats_key("events", e.day),
+                           _json([e.kind, e.visitor, [list(pair) for pair in e.labels]]))
+                pipe.sadd(f"{self._prefix}stats:events-days", e.day.isoformat())
+            await pipe.execute()
+
+    async def stat_events(self, first: date, last: date) -> list[StatEvent]:
+        found: list[StatEvent] = []
+        for day in await self._days("events", first, last):
+            for raw in await self._client.lrange(self._stats_key("events", day), 0, -1):
+                kind, visitor, labels = json.loads(raw)
+                found.append(StatEvent(date.fromisoformat(day), kind, visitor,
+                                       tuple((str(n), str(v)) for n, v in labels)))
+        return found
+
+    async def forget_stat_events(self, before: date) -> int:
+        forgotten = 0
+        for day in await self._days("events", date.min, before - timedelta(days=1)):
+            key = self._stats_key("events", day)
+            async with self._client.pipeline(transaction=True) as pipe:
+                pipe.llen(key).delete(key).srem(f"{self._prefix}stats:events-days", day)
+                forgotten += (await pipe.execute())[0]
+        return forgotten
+
+    async def keep_counts(self, counts: Sequence[DailyCount]) -> None:
+        async with self._client.pipeline(transaction=True) as pipe:
+            for c in counts:
+                pipe.hset(self._stats_key("kept", c.day),
+                          _json([c.kind, [list(pair) for pair in c.labels]]),
+                          _json([c.events, c.visitors]))
+                pipe.sadd(f"{self._prefix}stats:kept-days", c.day.isoformat())
+            await pipe.execute()
+
+    async def kept_counts(self, first: date, last: date) -> list[DailyCount]:
+        found: list[DailyCount] = []
+        for day in await self._days("kept", first, last):
+            for field, value in (await self._client.hgetall(
+                    self._stats_key("kept", day))).items():
+                (kind, labels), (events, visitors) = json.loads(field), json.loads(value)
+                found.append(DailyCount(date.fromisoformat(day), kind,
+                                        tuple((str(n), str(v)) for n, v in labels),
+                                        int(events), int(visitors)))
+        return found
+
+    async def day_key(self, day: date) -> bytes:
+        """Made with SET NX, so every worker gets the same; Redis destroys it a few minutes
+        after the day ends (turns still running at midnight may use it)."""
+        key = self._stats_key("key", day)
+        ends = datetime.combine(day + timedelta(days=1), time(), UTC) + DAY_KEY_GRACE
+        made = secrets.token_hex(32)
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.delete(*(self._stats_key("key", day - timedelta(days=n)) for n in (1, 2)))
+            pipe.set(key, made, nx=True,
+                     exat=max(int(ends.timestamp()), int(_now().timestamp()) + 1))
+            pipe.get(key)
+            *_, kept = await pipe.execute()
+        return bytes.fromhex(kept or made)
 
     async def close(self) -> None:
         await self._client.aclose()

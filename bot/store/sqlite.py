@@ -12,14 +12,16 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TypeVar
 
 from bot.messages import ConversationId
+from bot.stats.model import DailyCount, StatEvent
 from bot.store.base import SEEN_PER_CONVERSATION, Event, JsonState, LocalLocks
 
 T = TypeVar("T")
@@ -40,14 +42,22 @@ CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, conversation TEXT NOT NULL, reply TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS outbox_by_conversation ON outbox (conversation, seq);
 CREATE INDEX IF NOT EXISTS conversations_by_age ON conversations (updated);
-CREATE TABLE IF NOT EXISTS counters (
-    kind TEXT NOT NULL, labels TEXT NOT NULL, day TEXT NOT NULL, n INTEGER NOT NULL,
-    PRIMARY KEY (kind, labels, day));
+CREATE TABLE IF NOT EXISTS stat_events (
+    day TEXT NOT NULL, kind TEXT NOT NULL, visitor TEXT NOT NULL, labels TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS stat_events_by_day ON stat_events (day);
+CREATE TABLE IF NOT EXISTS kept_counts (
+    day TEXT NOT NULL, kind TEXT NOT NULL, labels TEXT NOT NULL, events INTEGER NOT NULL,
+    visitors INTEGER NOT NULL, PRIMARY KEY (day, kind, labels));
+CREATE TABLE IF NOT EXISTS day_keys (day TEXT PRIMARY KEY, key BLOB NOT NULL);
 """
 
 
 def _dumps(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _labels(text: str) -> tuple[tuple[str, str], ...]:
+    return tuple((str(name), str(value)) for name, value in json.loads(text))
 
 
 def _iso(moment: datetime) -> str:
@@ -192,17 +202,55 @@ class SqliteStore:
             await asyncio.sleep(0)  # let the turns waiting meanwhile run
         return total
 
-    async def count(self, kind: str, labels: tuple[str, ...], day: date) -> None:
-        await self._run(lambda db: db.execute(
-            "INSERT INTO counters (kind, labels, day, n) VALUES (?, ?, ?, 1) "
-            "ON CONFLICT(kind, labels, day) DO UPDATE SET n = n + 1",
-            (kind, json.dumps(list(labels), ensure_ascii=False), day.isoformat())))
+    async def record(self, events: Sequence[StatEvent]) -> None:
+        rows = [(e.day.isoformat(), e.kind, e.visitor, _dumps(e.labels)) for e in events]
 
-    async def counts(self, kind: str) -> Mapping[tuple[tuple[str, ...], date], int]:
+        def work(db: sqlite3.Connection) -> None:
+            with db:
+                db.executemany("INSERT INTO stat_events (day, kind, visitor, labels) "
+                               "VALUES (?, ?, ?, ?)", rows)
+        await self._run(work)
+
+    async def stat_events(self, first: date, last: date) -> list[StatEvent]:
         rows = await self._run(lambda db: db.execute(
-            "SELECT labels, day, n FROM counters WHERE kind = ?", (kind,)).fetchall())
-        return {(tuple(json.loads(labels)), date.fromisoformat(day)): n
-                for labels, day, n in rows}
+            "SELECT day, kind, visitor, labels FROM stat_events WHERE day BETWEEN ? AND ?",
+            (first.isoformat(), last.isoformat())).fetchall())
+        return [StatEvent(date.fromisoformat(day), kind, visitor, _labels(labels))
+                for day, kind, visitor, labels in rows]
+
+    async def forget_stat_events(self, before: date) -> int:
+        def work(db: sqlite3.Connection) -> int:
+            with db:
+                return db.execute("DELETE FROM stat_events WHERE day < ?",
+                                  (before.isoformat(),)).rowcount
+        return await self._run(work)
+
+    async def keep_counts(self, counts: Sequence[DailyCount]) -> None:
+        rows = [(c.day.isoformat(), c.kind, _dumps(c.labels), c.events, c.visitors)
+                for c in counts]
+
+        def work(db: sqlite3.Connection) -> None:
+            with db:
+                db.executemany("INSERT OR REPLACE INTO kept_counts (day, kind, labels, events, "
+                               "visitors) VALUES (?, ?, ?, ?, ?)", rows)
+        await self._run(work)
+
+    async def kept_counts(self, first: date, last: date) -> list[DailyCount]:
+        rows = await self._run(lambda db: db.execute(
+            "SELECT day, kind, labels, events, visitors FROM kept_counts "
+            "WHERE day BETWEEN ? AND ?", (first.isoformat(), last.isoformat())).fetchall())
+        return [DailyCount(date.fromisoformat(day), kind, _labels(labels), events, visitors)
+                for day, kind, labels, events, visitors in rows]
+
+    async def day_key(self, day: date) -> bytes:
+        def work(db: sqlite3.Connection) -> bytes:
+            with db:
+                db.execute("DELETE FROM day_keys WHERE day < ?", (day.isoformat(),))
+                db.execute("INSERT OR IGNORE INTO day_keys (day, key) VALUES (?, ?)",
+                           (day.isoformat(), secrets.token_bytes(32)))
+                return db.execute("SELECT key FROM day_keys WHERE day = ?",
+                                  (day.isoformat(),)).fetchone()[0]
+        return await self._run(work)
 
     async def close(self) -> None:
         await self._run(lambda db: db.close())

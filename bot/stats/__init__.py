@@ -1,0 +1,1 @@
+"""Anonymous demand statistics: what newcomers look for, and which needs no offer meets."""
