@@ -32,8 +32,9 @@ def _cache() -> ParseCache:
     return ParseCache(default_cache_dir() / "parsed")
 
 
-def _build_engine(content: Path, locales: Path) -> Engine:
-    return Engine(load_catalogue(content, _cache()), load_languages(locales))
+def _build_engine(content: Path, locales: Path, keep_days: int = 30) -> Engine:
+    return Engine(load_catalogue(content, _cache()), load_languages(locales),
+                  keep_days=keep_days)
 
 
 def _print_problems(problems: Sequence[object], stream=sys.stderr) -> None:
@@ -108,7 +109,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except (LookupError, ValueError) as err:  # unknown adapter, or a setting missing
         print(err, file=sys.stderr)
         return 2
-    engine = _build_engine(args.content, args.locales)
+    engine = _build_engine(args.content, args.locales, args.keep_days)
     try:
         store = open_store(args.data_dir)
     except ValueError as err:

@@ -82,7 +82,9 @@ class Reloader:
             return (Problem(str(self.locales), 0,
                             f"the translations cannot be read ({type(err).__name__}: {err})",
                             "check the .po files with `pybabel compile --statistics`"),)
-        return Engine(catalogue, languages)
+        serving = self.service.engine  # the new engine keeps the settings of the old one
+        return Engine(catalogue, languages, serving.default_language,
+                      keep_days=serving.keep_days)
 
     async def reload(self, quiet: bool = False) -> Outcome:
         """Load and check everything now; serve it if it is good. One reload at a time.

@@ -231,3 +231,125 @@ def test_a_reason_is_given_once_even_when_two_answers_give_it(engine: Engine,
     why = engine._why(offer, State(lang="en", topic="literacy-course"),
                       [(age, child), (age, teen)], engine.languages["en"])
     assert why.count("for your age group") == 1, why
+
+
+# -- privacy notice --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def two_weeks(engine: Engine) -> Engine:
+    """An engine whose conversations are kept 14 days (`wegweiser run --keep-days 14`)."""
+    return Engine(engine.catalogue, engine.languages, keep_days=14)
+
+
+def _at_step(engine: Engine, step: str) -> Dialogue:
+    if step == "question":
+        return _at_age_question(engine)
+    dialogue = Dialogue(engine)
+    if step == "language":
+        dialogue.send("")
+    elif step == "topic":
+        dialogue.tap("lang:en")
+    elif step == "clarify":
+        dialogue.tap("lang:en")
+        dialogue.send("Studium Anerkennung")
+    else:
+        dialogue = _at_age_question(engine)
+        dialogue.send("1")
+        dialogue.send("centre")
+    assert dialogue.state is not None and dialogue.state.step == step
+    return dialogue
+
+
+@pytest.mark.parametrize("word", ["privacy", "/privacy", "Data protection", "Datenschutz",
+                                  "الخصوصية", "конфіденційність"])
+@pytest.mark.parametrize("step", ["language", "topic", "clarify", "question", "results"])
+def test_privacy_is_told_at_any_step_and_the_prompt_repeated(two_weeks: Engine, step: str,
+                                                             word: str) -> None:
+    dialogue = _at_step(two_weeks, step)
+    before, choices = dialogue.state, dialogue.choices
+    dialogue.send(word)
+    assert dialogue.state == before, "the privacy notice changes nothing"
+    assert dialogue.choices == choices, "the current prompt is shown again"
+    assert "What I store:" in dialogue.text and "What I never store:" in dialogue.text
+    assert "14 days after your last message" in dialogue.text
+    assert "\u201cforget\u201d" in dialogue.text
+
+
+@pytest.mark.parametrize(("lang", "expected"), [
+    ("de", "14 Tage nach deiner letzten Nachricht"), ("ar", "14 يوماً من آخر رسالة"),
+    ("uk", "через 14 днів"), ("ru", "через 14 дней"), ("fr", "14 jours après"),
+    ("tr", "14 gün sonra"), ("fa", "14 روز پس از"), ("ps", "14 ورځې وروسته"),
+    ("ku", "14 roj piştî"),
+])
+def test_privacy_is_told_in_the_persons_language(two_weeks: Engine, lang: str,
+                                                 expected: str) -> None:
+    from bot.engine.vocabulary import PRIVACY
+
+    dialogue = Dialogue(two_weeks)
+    dialogue.tap(f"lang:{lang}")
+    word = two_weeks.vocabulary.first_word(two_weeks.languages[lang], PRIVACY)
+    before = dialogue.state
+    dialogue.send(word)
+    assert dialogue.state == before
+    privacy = dialogue.text.split("\n")[:4]
+    assert any(expected in line for line in privacy), (word, privacy)
+    assert "What I store" not in dialogue.text
+
+
+def test_privacy_before_anything_else_is_answered_then_the_language_asked(
+        two_weeks: Engine) -> None:
+    dialogue = Dialogue(two_weeks)
+    dialogue.send("/privacy")
+    assert "14 days after your last message" in dialogue.text
+    assert dialogue.state is not None and dialogue.state.step == "language"
+    assert dialogue.choices and all(c.startswith("lang:") for c in dialogue.choices)
+    arabic = Dialogue(two_weeks)
+    arabic.send("الخصوصية")
+    assert "14 يوماً" in arabic.text and arabic.choices[0] == "lang:ar"
+
+
+@pytest.mark.parametrize(("days", "lang", "expected"), [
+    (14, "en", "I delete them 14 days after your last message"),
+    (1, "en", "I delete them 1 day after your last message"),
+    (14, "de", "Ich lösche sie 14 Tage nach deiner letzten Nachricht"),
+    (1, "de", "Ich lösche sie 1 Tag nach deiner letzten Nachricht"),
+    (2, "ar", "أحذفها بعد يومين"), (3, "ar", "أحذفها بعد 3 أيام"),
+    (21, "uk", "через 21 день"), (3, "ru", "через 3 дня"),
+])
+def test_the_welcome_says_how_long_answers_are_kept(engine: Engine, days: int, lang: str,
+                                                    expected: str) -> None:
+    from bot.engine.vocabulary import FORGET
+
+    kept = Engine(engine.catalogue, engine.languages, keep_days=days)
+    dialogue = Dialogue(kept)
+    dialogue.tap(f"lang:{lang}")
+    assert expected in dialogue.text
+    forget = kept.vocabulary.first_word(kept.languages[lang], FORGET)
+    assert forget in dialogue.text
+
+
+def test_the_default_retention_is_30_days(engine: Engine) -> None:
+    assert engine.keep_days == 30
+    dialogue = Dialogue(engine)
+    dialogue.tap("lang:en")
+    assert "30 days after your last message" in dialogue.text
+
+
+@pytest.mark.parametrize("lang", ["en", "de", "ar", "fa", "ps", "uk", "ru", "tr", "ku", "ti",
+                                  "fr"])
+def test_help_lists_the_privacy_command_and_its_word_works(two_weeks: Engine,
+                                                           lang: str) -> None:
+    from bot.engine.vocabulary import COMMAND_DESCRIPTIONS, COMMANDS, HELP, PRIVACY
+
+    t = two_weeks.languages[lang]
+    word = two_weeks.vocabulary.first_word(t, PRIVACY)
+    dialogue = Dialogue(two_weeks)
+    dialogue.tap(f"lang:{lang}")
+    dialogue.send(two_weeks.vocabulary.first_word(t, HELP))
+    assert f"• {word}" in dialogue.text, dialogue.text
+    before = dialogue.state
+    dialogue.send(word)
+    assert dialogue.state == before and "14" in dialogue.text
+    assert two_weeks.vocabulary.command(word) == "privacy"
+    assert COMMAND_DESCRIPTIONS["privacy"] and COMMANDS["privacy"] == PRIVACY

@@ -139,3 +139,12 @@ async def test_the_watcher_picks_up_a_change_by_itself(
         watching.cancel()
     assert reloader.last is not None and reloader.last.ok
     assert service.engine.catalogue.meta.version.startswith("2099-01-01")
+
+
+async def test_a_reload_keeps_the_engine_settings(content_copy: Path,
+                                                  languages: Mapping[str, Lang]) -> None:
+    """The retention people are told about (`--keep-days`) survives a reload."""
+    service = Service(Engine(load_catalogue(content_copy), languages, keep_days=14),
+                      MemoryStore(), clock=lambda: NOW)
+    assert (await Reloader(service, content_copy, LOCALES).reload()).ok
+    assert service.engine.keep_days == 14

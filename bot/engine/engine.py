@@ -29,7 +29,7 @@ from bot.catalogue.model import Offer, Option, Question, pick
 from bot.engine.selection import Selection
 from bot.engine.signals import signals
 from bot.engine.state import State
-from bot.engine.vocabulary import BACK, FORGET, HELP, LANGUAGE, RESTART, Vocabulary
+from bot.engine.vocabulary import BACK, FORGET, HELP, LANGUAGE, PRIVACY, RESTART, Vocabulary
 from bot.i18n import Lang, negotiate
 from bot.links import parse_start
 from bot.matching import PhraseIndex, TopicMatcher, guess_language, normalise
@@ -88,12 +88,15 @@ class Engine:
     """Holds what is fixed between catalogue loads; `step` is pure and thread-safe."""
 
     def __init__(self, catalogue: Catalogue, languages: Mapping[str, Lang],
-                 default_language: str = "en"):
+                 default_language: str = "en", *, keep_days: int = 30):
         if default_language not in languages:
             raise ValueError(f"default language {default_language!r} has no translations")
         self.catalogue = catalogue
         self.languages = languages
         self.default_language = default_language
+        #: Days after the last message until a conversation is deleted (the store's retention,
+        #: `wegweiser run --keep-days`): told to people in the welcome and the privacy notice.
+        self.keep_days = keep_days
         self.vocabulary = Vocabulary.build(languages.values())
         self.topics = TopicMatcher(catalogue)
         self.selection = Selection(catalogue)
@@ -231,6 +234,8 @@ class Engine:
                                                    suggested=state.lang or state.suggested)), today)
         if command == "help":
             return self._prompt(_Turn(state).say(Text(self._help(t))), today)
+        if command == "privacy":
+            return self._prompt(_Turn(state).say(Text(self._privacy(t))), today)
         return self._back(state, today)
 
     def _help(self, t: Lang) -> str:
@@ -242,9 +247,34 @@ class Engine:
             "• {back}: go back one question\n"
             "• {restart}: start a new search\n"
             "• {language}: change the language\n"
+            "• {privacy}: what I store about you and for how long\n"
             "• {forget}: delete everything I stored about you",
             back=word(BACK), restart=word(RESTART), language=word(LANGUAGE),
-            forget=word(FORGET), help=word(HELP))
+            privacy=word(PRIVACY), forget=word(FORGET), help=word(HELP))
+
+    def _privacy(self, t: Lang) -> str:
+        """What is stored, what never is, for how long, and what the city gets: exactly what
+        State holds (ids), the store's retention and the anonymous statistics."""
+        # NOTE: translators: the privacy notice. Keep it exact: say no more and no less.
+        return t.n_(
+            "What I store: your language, your topic and your answers to my questions (for "
+            "example age group, German level, part of town), so that we can continue the "
+            "conversation.\n"
+            "What I never store: your name, your phone number, the text of your messages.\n"
+            "I delete all of this {days} day after your last message, or at once when you "
+            "write \u201c{forget}\u201d.\n"
+            "The city only receives anonymous numbers, for example how often a topic was "
+            "chosen on a day. They cannot be linked to you.",
+            "What I store: your language, your topic and your answers to my questions (for "
+            "example age group, German level, part of town), so that we can continue the "
+            "conversation.\n"
+            "What I never store: your name, your phone number, the text of your messages.\n"
+            "I delete all of this {days} days after your last message, or at once when you "
+            "write \u201c{forget}\u201d.\n"
+            "The city only receives anonymous numbers, for example how often a topic was "
+            "chosen on a day. They cannot be linked to you.",
+            self.keep_days, days=self.keep_days,
+            forget=self.vocabulary.first_word(t, FORGET))
 
     def _back(self, state: State, today: date) -> _Turn:
         if state.step in {"question", "results"} and state.answers:
@@ -282,6 +312,11 @@ class Engine:
             return self._on_language(state, inbound, "", today)
         suggested = (negotiate(inbound.locale_hint, self.languages)
                      or negotiate(guess_language(text), self.languages))
+        command = self.vocabulary.command(text) if text else None
+        if command in {"help", "privacy"}:
+            # Asked before anything else (a menu entry): answer, then ask for the language.
+            return self._command(command, state.evolve(step="language", suggested=suggested),
+                                 today)
         topic = self.topics.match(text).best if text else None
         fresh = state.evolve(step="language", suggested=suggested, topic=topic)
         return self._prompt(_Turn(fresh), today)
@@ -340,10 +375,17 @@ class Engine:
         if first_time:
             notes = [t._("Hello! I am Wegweiser. I help newcomers in Magdeburg find German "
                          "courses, schools, childcare, training and advice.")]
-            notes.append(t._("I only store your answers so that we can continue the "
-                             "conversation, never your name. Write \u201c{forget}\u201d at any "
-                             "time to delete them.",
-                             forget=self.vocabulary.first_word(t, FORGET)))
+            # NOTE: translators: {days}: days until the answers are deleted (often 30).
+            notes.append(t.n_("I only store your answers so that we can continue the "
+                              "conversation, never your name. I delete them {days} day after "
+                              "your last message. Write \u201c{forget}\u201d at any time to "
+                              "delete them at once.",
+                              "I only store your answers so that we can continue the "
+                              "conversation, never your name. I delete them {days} days after "
+                              "your last message. Write \u201c{forget}\u201d at any time to "
+                              "delete them at once.",
+                              self.keep_days, days=self.keep_days,
+                              forget=self.vocabulary.first_word(t, FORGET)))
             if self.catalogue.meta.sample_data and self.catalogue.meta.notice:
                 notes.append(pick(self.catalogue.meta.notice, chosen))
             turn = turn.say(Text("\n\n".join(notes)))

@@ -31,6 +31,8 @@ LANGUAGE = N_("language, change language, languages")
 HELP = N_("help, how does this work, commands")
 # NOTE: translators: words (comma-separated) that delete everything the bot stored.
 FORGET = N_("forget, forget me, delete my data, delete")
+# NOTE: translators: words (comma-separated) that ask what the bot stores and for how long.
+PRIVACY = N_("privacy, data protection, my data, what do you store")
 # NOTE: translators: words (comma-separated) that ask for more results.
 MORE = N_("more, show more, next, more offers")
 # NOTE: translators: words (comma-separated) that mean yes.
@@ -48,12 +50,15 @@ COMMAND_DESCRIPTIONS: Mapping[str, str] = {
     "language": N_("Change the language"),
     # NOTE: translators: a short menu entry for the help command.
     "help": N_("How this bot works"),
+    # NOTE: translators: a short menu entry for the command that tells what is stored.
+    "privacy": N_("What is stored about me"),
     # NOTE: translators: a short menu entry for the command that deletes the conversation.
     "forget": N_("Delete everything stored about me"),
 }
 
 COMMANDS: Mapping[str, str] = {
-    "restart": RESTART, "back": BACK, "language": LANGUAGE, "help": HELP, "forget": FORGET,
+    "restart": RESTART, "back": BACK, "language": LANGUAGE, "help": HELP, "privacy": PRIVACY,
+    "forget": FORGET,
 }
 
 
