@@ -12,8 +12,9 @@
 Only the standard library is used here, so a fresh clone needs nothing but Python 3.11+ and the
 package index. The environment lives in .venv/ and is reinstalled only when pyproject.toml changes.
 `test` and `bench` also need a redis-server binary (the Redis store's tests and
-benchmarks/workers.py start their own server): when there is none, Debian's redis-server
-package is installed with apt-get.
+benchmarks/workers.py start their own server), and `test` a headless Chromium (the statistics
+report's test renders the HTML report in it): whichever of these programs is not on PATH is
+installed from Debian's package of the same name with apt-get.
 """
 
 from __future__ import annotations
@@ -60,30 +61,42 @@ def setup(extras: str) -> None:
     STAMP.write_text("\n".join([*installed, wanted]) + "\n")
 
 
-def ensure_redis_server() -> None:
-    """Install Debian's redis-server package unless a redis-server binary is on PATH: the
-    tests fail (they never skip) without one, so a fresh machine must get it here."""
-    if shutil.which("redis-server"):
+#: A program the tests or benchmarks run -> the Debian package that provides it.
+DEBIAN_PACKAGES = {
+    "redis-server": "redis-server",  # the Redis store's tests, benchmarks/workers.py
+    "chromium": "chromium",  # tests/test_stats_report.py renders the HTML report in it
+}
+
+
+def ensure_programs(*programs: str) -> None:
+    """Install the Debian packages (DEBIAN_PACKAGES) of those `programs` that are not on PATH:
+    the tests fail (they never skip) without them, so a fresh machine must get them here."""
+    missing = [program for program in programs if not shutil.which(program)]
+    if not missing:
         return
+    packages = [DEBIAN_PACKAGES[program] for program in missing]
+    names = " and ".join(packages)
     if not shutil.which("apt-get"):
-        sys.exit("redis-server is missing and there is no apt-get here: install the "
-                 "redis-server package (Redis 6 or newer), then run this again")
-    print("Installing redis-server (Debian package) for the Redis store ...", flush=True)
+        sys.exit(f"{' and '.join(missing)} missing and there is no apt-get here: install "
+                 f"the Debian package(s) {names} (or your system's equivalent), then run "
+                 "this again")
+    print(f"Installing {names} (Debian package(s)) for the tests ...", flush=True)
     as_root: list[str] = []
     if hasattr(os, "geteuid") and os.geteuid() != 0 and shutil.which("sudo"):
         as_root = ["sudo"]
     apt = [*as_root, "env", "DEBIAN_FRONTEND=noninteractive", "apt-get"]
-    install = [*apt, "install", "-y", "--no-install-recommends", "redis-server"]
+    install = [*apt, "install", "-y", "--no-install-recommends", *packages]
 
     def run(command: list[str]) -> bool:
         return subprocess.run(command, stdout=subprocess.DEVNULL).returncode == 0
 
     # A fresh machine may have no package lists yet: update once, then try again.
     if not run(install) and not (run([*apt, "update"]) and run(install)):
-        sys.exit("Could not install redis-server with apt-get: install the redis-server "
-                 "package, then run this again")
-    if not shutil.which("redis-server"):
-        sys.exit("apt-get installed redis-server, but it is not on PATH")
+        sys.exit(f"Could not install {names} with apt-get: install them, then run this "
+                 "again")
+    still = [program for program in missing if not shutil.which(program)]
+    if still:
+        sys.exit(f"apt-get installed {names}, but {' and '.join(still)} is not on PATH")
 
 
 def bench(argv: list[str]) -> int:
@@ -110,10 +123,10 @@ def main(argv: list[str]) -> int:
         return subprocess.call([str(BIN / "wegweiser"), "chat", *rest], cwd=ROOT)
     if command == "bench":
         setup("bench")
-        ensure_redis_server()
+        ensure_programs("redis-server")
         return bench(rest)
     setup("test")
-    ensure_redis_server()
+    ensure_programs("redis-server", "chromium")
     return subprocess.call([str(BIN / "python"), "-m", "pytest", *rest], cwd=ROOT)
 
 

@@ -253,6 +253,85 @@ def cmd_content_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+#: `wegweiser report` without --from: the 28 days (four weeks) that end with --to, by default
+#: yesterday, the last complete day (the bot's days are UTC days, as in bot/service.py).
+REPORT_DAYS = 28
+
+
+def _report_period(args: argparse.Namespace) -> tuple[date, date]:
+    from datetime import UTC, datetime
+
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    last = args.to or yesterday
+    first = args.from_ or last - timedelta(days=REPORT_DAYS - 1)
+    return first, last
+
+
+def _report_names(content: Path, lang: str) -> dict[str, dict[str, str]]:
+    """Names of topics and parts of town in the report's language, from the catalogue; none
+    (ids are shown, with a warning) if it cannot be loaded."""
+    from bot.catalogue.model import pick
+    from bot.stats.report import DISTRICT_QUESTION
+
+    try:
+        catalogue = load_catalogue(content, _cache())
+    except CatalogueError as err:
+        print(f"warning: the catalogue in {content} cannot be loaded ({err}): the report shows "
+              "ids instead of names", file=sys.stderr)
+        return {}
+    districts: dict[str, str] = {}
+    for question in catalogue.questions:
+        for option in question.options:
+            if question.id == DISTRICT_QUESTION or (option.prefer and option.prefer.districts):
+                # "Mitte (Altstadt, Werder, Alte Neustadt)": the part before the brackets
+                districts.setdefault(option.id, pick(option.label, lang).split(" (")[0])
+    return {"topic": {tid: pick(topic.name, lang) for tid, topic in catalogue.topics.items()},
+            "district": districts}
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from bot.stats.collect import counts_between
+    from bot.stats.report import build, render_csv, render_html, render_text
+    from bot.store import SQLITE_FILE
+
+    first, last = _report_period(args)
+    if first > last:
+        print(f"--from {first} is after --to {last}", file=sys.stderr)
+        return 2
+    if not os.environ.get("WEGWEISER_STORE", "").strip() and not (
+            args.data_dir / SQLITE_FILE).exists():
+        print(f"No statistics in {args.data_dir}: there is no {SQLITE_FILE} (give the bot's "
+              "--data-dir, or set WEGWEISER_STORE as for `wegweiser run`)", file=sys.stderr)
+        return 1
+    try:
+        store = open_store(args.data_dir)
+    except ValueError as err:
+        print(err, file=sys.stderr)
+        return 2
+
+    async def read() -> list:
+        try:
+            return await counts_between(store, first, last)
+        finally:
+            await store.close()
+
+    report = build(asyncio.run(read()), first, last)
+    names = _report_names(args.content, args.lang)
+    if args.html is None and args.csv is None:
+        sys.stdout.write(render_text(report, args.lang, names))
+        return 0
+    if args.html is not None:
+        args.html.parent.mkdir(parents=True, exist_ok=True)
+        args.html.write_text(render_html(report, args.lang, names), "utf-8")
+        print(f"wrote {args.html}")
+    if args.csv is not None:
+        args.csv.mkdir(parents=True, exist_ok=True)
+        for name, text in render_csv(report).items():
+            (args.csv / name).write_text(text, "utf-8")
+            print(f"wrote {args.csv / name}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="wegweiser", description=(
         "Guides newcomers in Magdeburg to education and integration offers."))
@@ -307,6 +386,26 @@ def parser() -> argparse.ArgumentParser:
     schema.add_argument("--out", type=Path, metavar="DIR",
                         help="write DIR/<kind>.schema.json (default: print one JSON document)")
     schema.set_defaults(func=cmd_content_schema)
+
+    stats = sub.add_parser(
+        "report", help="anonymous statistics for the city: requests by topic, language and "
+        "part of town, unmet needs, weekly trend, referral codes (numbers below 5 hidden)")
+    stats.add_argument("--from", dest="from_", type=_iso_date, metavar="YYYY-MM-DD",
+                       help=f"first day (default: the {REPORT_DAYS} days that end with --to)")
+    stats.add_argument("--to", type=_iso_date, metavar="YYYY-MM-DD",
+                       help="last day, included (default: yesterday, the last complete day)")
+    stats.add_argument("--html", type=Path, metavar="FILE",
+                       help="write the report as one web page to open and print")
+    stats.add_argument("--csv", type=Path, metavar="DIR",
+                       help="write one CSV file per table into DIR")
+    stats.add_argument("--lang", choices=("de", "en"), default="de",
+                       help="language of the report (default: de)")
+    stats.add_argument("--data-dir", type=Path, default=default_data_dir(),
+                       help="the bot's data directory (SQLite; WEGWEISER_STORE for Redis)")
+    stats.add_argument("--content", type=Path, default=default_content(),
+                       help="catalogue folder, for the names of topics and parts of town "
+                            "(default: the bundled content/)")
+    stats.set_defaults(func=cmd_report)
     return top
 
 
