@@ -23,6 +23,7 @@ from bot.catalogue.parsecache import ParseCache
 from bot.paths import default_cache_dir, default_content, default_data_dir, default_locales
 from bot.reload import Reloader
 from bot.service import Service
+from bot.stats.collect import KEEP_EVENTS_DAYS
 from bot.store import MemoryStore, open_store
 
 log = logging.getLogger("wegweiser")
@@ -140,7 +141,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reload_now)
         background = [
-            asyncio.create_task(service.keep_forgetting(timedelta(days=args.keep_days))),
+            asyncio.create_task(service.keep_forgetting(
+                timedelta(days=args.keep_days),
+                events_retention=timedelta(days=args.keep_stats_days))),
             asyncio.create_task(reloader.watch()),
         ]
         try:
@@ -158,9 +161,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _keep_days() -> int:
-    value = os.environ.get("WEGWEISER_KEEP_DAYS", "30")
-    return int(value) if value.isdigit() and int(value) > 0 else 30
+def _days_from_env(name: str, default: int) -> int:
+    value = os.environ.get(name, str(default))
+    return int(value) if value.isdigit() and int(value) > 0 else default
 
 
 def _interface_languages(locales: Path) -> list[str]:
@@ -351,9 +354,13 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("adapter", help="which platform, e.g. console")
     run.add_argument("--data-dir", type=Path, default=default_data_dir(),
                      help="where conversations are stored (SQLite)")
-    run.add_argument("--keep-days", type=int, default=_keep_days(),
+    run.add_argument("--keep-days", type=int, default=_days_from_env("WEGWEISER_KEEP_DAYS", 30),
                      help="delete conversations idle for longer than this "
                           "(WEGWEISER_KEEP_DAYS, default 30)")
+    run.add_argument("--keep-stats-days", type=int,
+                     default=_days_from_env("WEGWEISER_KEEP_STATS_DAYS", KEEP_EVENTS_DAYS),
+                     help="roll anonymous statistics events older than this up into daily "
+                          f"counts (WEGWEISER_KEEP_STATS_DAYS, default {KEEP_EVENTS_DAYS})")
     run.set_defaults(func=cmd_run)
 
     validate = sub.add_parser("validate", help="check a catalogue folder, list every problem")

@@ -128,3 +128,14 @@ async def test_raw_events_are_rolled_up_after_90_days_and_the_numbers_stay(
     assert after == before, "the daily counts are kept"
     topic = [c for c in after if c.kind == "topic"]
     assert [(dict(c.labels)["topic"], c.visitors) for c in topic] == [("childcare", 7)]
+
+
+def test_retention_periods_come_from_the_environment(monkeypatch) -> None:
+    from bot.cli import parser
+
+    monkeypatch.setenv("WEGWEISER_KEEP_DAYS", "14")
+    monkeypatch.setenv("WEGWEISER_KEEP_STATS_DAYS", "60")
+    args = parser().parse_args(["run", "console"])
+    assert (args.keep_days, args.keep_stats_days) == (14, 60)
+    monkeypatch.setenv("WEGWEISER_KEEP_STATS_DAYS", "soon")  # nonsense: the default
+    assert parser().parse_args(["run", "console"]).keep_stats_days == 90
