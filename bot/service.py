@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from bot.engine import Engine, State
 from bot.messages import (ConversationId, Inbound, Reply, Signal, inbound_from_json,
                           inbound_to_json, replies_of, reply_from_json, reply_to_json)
-from bot.stats.collect import KEEP_EVENTS_DAYS, events_of, roll_up
+from bot.stats.collect import KEEP_EVENTS_DAYS, events_of, roll_up, visitor
 from bot.store import Store
 from bot.store.base import Event, LockLost
 
@@ -161,10 +161,13 @@ class Service:
         await self.store.commit(conversation, new_state.to_json() if new_state else None,
                                 event.id, [reply_to_json(r) for r in replies], now)
         signals = [item for item in outputs if isinstance(item, Signal)]
-        if signals:  # after the commit: a crash may lose a count, never a message
+        if signals or new_state is None:  # after the commit: a crash may lose a count only
             day = now.date()
-            await self.store.record(events_of(signals, conversation,
-                                              await self.store.day_key(day), day))
+            key = await self.store.day_key(day)
+            if new_state is None:  # "forget": today's events could still be linked to them
+                await self.store.forget_visitor(day, visitor(key, conversation))
+            else:
+                await self.store.record(events_of(signals, conversation, key, day))
         return await self._send(conversation, replies, deliver)
 
     async def _flush(self, conversation: ConversationId, deliver: Deliver | None) -> list[Reply]:

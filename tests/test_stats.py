@@ -139,3 +139,18 @@ def test_retention_periods_come_from_the_environment(monkeypatch) -> None:
     assert (args.keep_days, args.keep_stats_days) == (14, 60)
     monkeypatch.setenv("WEGWEISER_KEEP_STATS_DAYS", "soon")  # nonsense: the default
     assert parser().parse_args(["run", "console"]).keep_stats_days == 90
+
+
+async def test_forget_also_takes_the_days_statistics_of_the_person(engine: Engine) -> None:
+    """While the day's secret exists, a visitor hash can be linked to the chat id: "forget"
+    removes that person's events of the day too (those of earlier days cannot be linked)."""
+    store = MemoryStore()
+    service = Service(engine, store, clock=lambda: NOW)
+    other = ConversationId("telegram:5550002")
+    for who in (AMIRA, other):
+        await service.handle(who, Inbound(choice="lang:en"), "1")
+        await service.handle(who, Inbound(text="kita"), "2")
+    await service.handle(AMIRA, Inbound(text="forget"), "3")
+    left = await store.stat_events(NOW.date(), NOW.date())
+    key = await store.day_key(NOW.date())
+    assert left and {e.visitor for e in left} == {visitor(key, other)}

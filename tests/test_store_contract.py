@@ -271,3 +271,14 @@ async def test_a_day_key_is_shared_and_destroyed_the_next_day(store: Store) -> N
     tomorrow = await store.day_key(day + timedelta(days=1))
     assert tomorrow != today
     assert await store.day_key(day) != today, "yesterday's key is gone for good"
+
+
+async def test_one_visitors_events_of_a_day_can_be_forgotten(store: Store) -> None:
+    day = NOW.date()
+    events = [_event(day, "topic", "v1", topic="school", lang="ar"),
+              _event(day, "topic", "v2", topic="school", lang="ar"),
+              _event(day - timedelta(days=1), "topic", "v1", topic="school", lang="ar")]
+    await store.record(events)
+    await store.forget_visitor(day, "v1")
+    assert sorted(await store.stat_events(day - timedelta(days=1), day), key=repr) == sorted(
+        events[1:], key=repr)

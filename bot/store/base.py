@@ -87,6 +87,10 @@ class Store(Protocol):
     async def stat_events(self, first: date, last: date) -> list[StatEvent]:
         """The raw events of the days `first` to `last`, both included."""
 
+    async def forget_visitor(self, day: date, visitor: str) -> None:
+        """Delete the raw events of one visitor on one day: "forget" on the day the visitor
+        hash can still be linked to the person (afterwards it cannot, and is kept)."""
+
     async def forget_stat_events(self, before: date) -> int:
         """Delete the raw events of the days before `before`; return how many."""
 

@@ -96,6 +96,9 @@ class MemoryStore:
     async def stat_events(self, first: date, last: date) -> list[StatEvent]:
         return [e for e in self._events if first <= e.day <= last]
 
+    async def forget_visitor(self, day: date, visitor: str) -> None:
+        self._events = [e for e in self._events if (e.day, e.visitor) != (day, visitor)]
+
     async def forget_stat_events(self, before: date) -> int:
         kept = [e for e in self._events if e.day >= before]
         forgotten, self._events = len(self._events) - len(kept), kept

@@ -131,6 +131,15 @@ return 1
 """
 
 
+_FORGET_VISITOR = """
+for _, raw in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
+    if cjson.decode(raw)[2] == ARGV[1] then
+        redis.call('LREM', KEYS[1], 0, raw)
+    end
+end
+return 1
+"""
+
 #: A day's hashing secret outlives the day by this much, for turns running at midnight.
 DAY_KEY_GRACE = timedelta(minutes=10)
 
@@ -179,6 +188,7 @@ class RedisStore:
         self._commit = client.register_script(_COMMIT)
         self._delivered = client.register_script(_DELIVERED)
         self._forget = client.register_script(_FORGET)
+        self._forget_visitor = client.register_script(_FORGET_VISITOR)
 
     @classmethod
     def from_url(cls, url: str, **kw: Any) -> RedisStore:
@@ -356,6 +366,9 @@ class RedisStore:
                 found.append(StatEvent(date.fromisoformat(day), kind, visitor,
                                        tuple((str(n), str(v)) for n, v in labels)))
         return found
+
+    async def forget_visitor(self, day: date, visitor: str) -> None:
+        await self._forget_visitor(keys=[self._stats_key("events", day)], args=[visitor])
 
     async def forget_stat_events(self, before: date) -> int:
         forgotten = 0

@@ -218,6 +218,13 @@ class SqliteStore:
         return [StatEvent(date.fromisoformat(day), kind, visitor, _labels(labels))
                 for day, kind, visitor, labels in rows]
 
+    async def forget_visitor(self, day: date, visitor: str) -> None:
+        def work(db: sqlite3.Connection) -> None:
+            with db:
+                db.execute("DELETE FROM stat_events WHERE day = ? AND visitor = ?",
+                           (day.isoformat(), visitor))
+        await self._run(work)
+
     async def forget_stat_events(self, before: date) -> int:
         def work(db: sqlite3.Connection) -> int:
             with db:
