@@ -335,6 +335,42 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_share(args: argparse.Namespace) -> int:
+    """Start links for volunteers: checked against the catalogue, so a typo is caught here
+    and not on a printed poster."""
+    from bot.engine.signals import district_question
+    from bot.links import matrix_link, start_payload, telegram_link
+
+    catalogue = load_catalogue(args.content, _cache())
+    languages = load_languages(args.locales)
+    where = district_question(catalogue)
+    districts = [o.id for o in where.options] if where else []
+    wrong = [(what, value, known) for what, value, known in (
+        ("language", args.lang, sorted(languages)), ("topic", args.topic, sorted(catalogue.topics)),
+        ("district", args.district, districts)) if value and value not in known]
+    for what, value, known in wrong:
+        print(f"unknown {what} {value!r}; one of: {', '.join(known)}", file=sys.stderr)
+    if wrong:
+        return 2
+    try:
+        payload = start_payload(args.lang, args.topic, args.district, args.ref)
+    except ValueError as err:
+        print(err, file=sys.stderr)
+        return 2
+    bot = args.telegram_bot or os.environ.get("WEGWEISER_TELEGRAM_BOT")
+    matrix = args.matrix_user or os.environ.get("WEGWEISER_MATRIX_USER")
+    if not bot and not matrix:
+        print("name the bot: --telegram-bot NAME (or WEGWEISER_TELEGRAM_BOT) and/or "
+              "--matrix-user @name:server (or WEGWEISER_MATRIX_USER)", file=sys.stderr)
+        return 2
+    if bot:
+        print(f"Telegram: {telegram_link(bot, payload)}")
+    if matrix:
+        hint = f" (then send: start {payload})" if payload else ""
+        print(f"Matrix:   {matrix_link(matrix)}{hint}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="wegweiser", description=(
         "Guides newcomers in Magdeburg to education and integration offers."))
@@ -362,6 +398,18 @@ def parser() -> argparse.ArgumentParser:
                      help="roll anonymous statistics events older than this up into daily "
                           f"counts (WEGWEISER_KEEP_STATS_DAYS, default {KEEP_EVENTS_DAYS})")
     run.set_defaults(func=cmd_run)
+
+    share = sub.add_parser("share", parents=[common],
+                           help="start links that open the bot in a language, on a topic")
+    share.add_argument("--lang", help="the language to open in, e.g. ar, fa, uk")
+    share.add_argument("--topic", help="a topic id from topics.yaml, e.g. german-course")
+    share.add_argument("--district", help="an answer id of the part-of-town question")
+    share.add_argument("--ref", help="your organisation's referral code (a-z, 0-9, -), "
+                                     "counted anonymously in the city's report")
+    share.add_argument("--telegram-bot", help="the bot's Telegram username "
+                                              "(WEGWEISER_TELEGRAM_BOT)")
+    share.add_argument("--matrix-user", help="the bot's Matrix id (WEGWEISER_MATRIX_USER)")
+    share.set_defaults(func=cmd_share)
 
     validate = sub.add_parser("validate", help="check a catalogue folder, list every problem")
     validate.add_argument("dir", nargs="?", type=Path, default=default_content())

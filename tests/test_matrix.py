@@ -461,3 +461,16 @@ async def test_admin_commands_for_admins_only(bot: Bot, synapse: Synapse) -> Non
     await admin.client.close()
     await newcomer.client.close()
 
+
+
+async def test_start_words_from_a_poster_open_the_right_conversation(bot: Bot,
+                                                                     synapse: Synapse) -> None:
+    """matrix.to links carry no payload: the poster says "send: start uk_childcare"."""
+    newcomer = await _newcomer(synapse)
+    room = await _direct_chat(newcomer, bot)
+    await newcomer.say(room, "start uk_childcare")
+    notices = await _wait_notices(newcomer, 2)
+    text = "\n".join(notices)
+    assert "Вітаю" in text or "Привіт" in text, "greeted in Ukrainian"
+    assert any("\u0400" <= ch <= "\u04ff" for ch in notices[-1]), "and asked in Ukrainian"
+    await newcomer.client.close()

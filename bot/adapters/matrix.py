@@ -52,6 +52,7 @@ from bot.adapters import SettingsError
 from bot.adapters import matrix_crosssigning as crosssigning
 from bot.adapters.layout import markup, pack, paragraphs, plain
 from bot.admin import Admin, describe_reload
+from bot.links import start_from_text
 from bot.messages import ConversationId, Inbound, Reply, Text
 from bot.paths import default_data_dir
 from bot.reload import Outcome
@@ -312,8 +313,10 @@ class MatrixAdapter:
                     await deliver(reply)
             return
         waited = time.time() * 1000 - event.server_timestamp
-        await self.service.handle(conversation,
-                                  Inbound(text=event.body, late=waited > LATE_AFTER_MS),
+        payload = start_from_text(event.body)  # "start ar_german-course" from a poster
+        inbound = (Inbound(start=payload, late=waited > LATE_AFTER_MS) if payload else
+                   Inbound(text=event.body, late=waited > LATE_AFTER_MS))
+        await self.service.handle(conversation, inbound,
                                   event_id=event.event_id, deliver=self.deliver_for(conversation))
 
     async def tell_admins(self, outcome: Outcome) -> None:

@@ -27,7 +27,7 @@ from datetime import date, datetime
 from bot.catalogue import Catalogue
 from bot.catalogue.model import Offer, Option, Question, pick
 from bot.engine.selection import Selection
-from bot.engine.signals import signals
+from bot.engine.signals import district_question, signals
 from bot.engine.state import State
 from bot.engine.vocabulary import BACK, FORGET, HELP, LANGUAGE, PRIVACY, RESTART, Vocabulary
 from bot.i18n import Lang, negotiate
@@ -292,16 +292,21 @@ class Engine:
     def _start_link(self, state: State | None, inbound: Inbound, today: date) -> _Turn:
         """A start link begins a new search, in its language and on its topic if it names
         them; parts that do not parse are ignored and the person is greeted as usual."""
-        link = parse_start(inbound.start, self.languages, self.catalogue.topics)
+        where = district_question(self.catalogue)
+        link = parse_start(inbound.start, self.languages, self.catalogue.topics,
+                           [o.id for o in where.options] if where else ())
         known = state.lang if state else None
         lang = link.lang or known
-        if lang is None:  # no language yet: ask, keeping the topic for afterwards
+        preset = State(topic=link.topic, referral=link.referral or (
+            state.referral if state else None))
+        if where is not None and link.district:
+            preset = preset.with_answer(where.id, link.district)
+        if lang is None:  # no language yet: ask, keeping the rest for afterwards
             suggested = negotiate(inbound.locale_hint, self.languages)
-            return self._prompt(_Turn(State(suggested=suggested, topic=link.topic)), today)
+            return self._prompt(_Turn(preset.evolve(suggested=suggested)), today)
         if known is None:  # first contact: greet in the link's language
-            return self._on_language(State(topic=link.topic), Inbound(choice=f"lang:{lang}"),
-                                     "", today)
-        fresh = State(step="topic", lang=lang)
+            return self._on_language(preset, Inbound(choice=f"lang:{lang}"), "", today)
+        fresh = preset.evolve(step="topic", lang=lang, topic=None)
         if link.topic:
             return self._topic_chosen(fresh, link.topic, today)
         return self._prompt(_Turn(fresh), today)

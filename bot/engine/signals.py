@@ -9,18 +9,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.catalogue import Catalogue
+from bot.catalogue.model import Question
 from bot.engine.state import State
 from bot.messages import Offers, Output, Signal, UnmetNeed
 
 
+def district_question(catalogue: Catalogue) -> Question | None:
+    """The question whose options rank offers by part of town ("district"), if any."""
+    for question in catalogue.questions:
+        if any(o.prefer and o.prefer.districts for o in question.options):
+            return question
+    return None
+
+
 def district_of(catalogue: Catalogue, state: State) -> str:
-    """The option id of the answer to a question that ranks offers by district, or ""."""
-    for question_id, option_id in state.answers:
-        question = catalogue.question(question_id)
-        option = question.option(option_id) if question else None
-        if option is not None and option.prefer and option.prefer.districts:
-            return option_id
-    return ""
+    """The option id of the answer to the district question, or ""."""
+    question = district_question(catalogue)
+    return (state.answer(question.id) or "") if question else ""
 
 
 def signals(catalogue: Catalogue, before: State | None, after: State | None,
@@ -29,7 +34,8 @@ def signals(catalogue: Catalogue, before: State | None, after: State | None,
     current = after or before
     lang = (current.lang if current else None) or ""
     if after is not None and after.lang and (before is None or before.lang is None):
-        found.append(Signal("started", (("lang", after.lang), ("referral", ""))))
+        found.append(Signal("started", (("lang", after.lang),
+                                        ("referral", after.referral or ""))))
     if after is not None and after.topic and after.topic != (before.topic if before else None):
         found.append(Signal("topic", (("topic", after.topic), ("lang", lang))))
     if after is not None and after.topic:

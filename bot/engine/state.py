@@ -38,6 +38,9 @@ class State:
     shown: int = 0
     #: Messages in a row that were not understood.
     misses: int = 0
+    #: The referral code of the start link that brought the person (an organisation's
+    #: code, for the anonymous statistics), if any.
+    referral: str | None = None
 
     def evolve(self, **changes: Any) -> State:
         """A copy with some fields changed: dataclasses.replace without its per-call field
@@ -83,6 +86,7 @@ class State:
                 question=_opt_str(data.get("question")),
                 shown=max(0, int(data.get("shown") or 0)),
                 misses=max(0, int(data.get("misses") or 0)),
+                referral=_opt_str(data.get("referral")),
             )
         except (TypeError, ValueError, AttributeError):
             return cls()
