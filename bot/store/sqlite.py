@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from bot.messages import ConversationId
 from bot.stats.model import DailyCount, StatEvent
@@ -101,6 +101,14 @@ class SqliteStore:
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         return work(self._db)
+
+    async def _write(self, sql: str, params: Sequence[Any], many: bool = False) -> int:
+        """One statement (or one per row of `params` with `many`) in its own transaction;
+        returns how many rows it changed."""
+        def work(db: sqlite3.Connection) -> int:
+            with db:
+                return (db.executemany(sql, params) if many else db.execute(sql, params)).rowcount
+        return await self._run(work)
 
     async def receive(self, conversation: ConversationId, event_id: str, inbound: JsonState,
                       now: datetime) -> bool:
@@ -203,13 +211,10 @@ class SqliteStore:
         return total
 
     async def record(self, events: Sequence[StatEvent]) -> None:
-        rows = [(e.day.isoformat(), e.kind, e.visitor, _dumps(e.labels)) for e in events]
-
-        def work(db: sqlite3.Connection) -> None:
-            with db:
-                db.executemany("INSERT INTO stat_events (day, kind, visitor, labels) "
-                               "VALUES (?, ?, ?, ?)", rows)
-        await self._run(work)
+        await self._write("INSERT INTO stat_events (day, kind, visitor, labels) "
+                          "VALUES (?, ?, ?, ?)",
+                          [(e.day.isoformat(), e.kind, e.visitor, _dumps(e.labels))
+                           for e in events], many=True)
 
     async def stat_events(self, first: date, last: date) -> list[StatEvent]:
         rows = await self._run(lambda db: db.execute(
@@ -219,28 +224,17 @@ class SqliteStore:
                 for day, kind, visitor, labels in rows]
 
     async def forget_visitor(self, day: date, visitor: str) -> None:
-        def work(db: sqlite3.Connection) -> None:
-            with db:
-                db.execute("DELETE FROM stat_events WHERE day = ? AND visitor = ?",
-                           (day.isoformat(), visitor))
-        await self._run(work)
+        await self._write("DELETE FROM stat_events WHERE day = ? AND visitor = ?",
+                          (day.isoformat(), visitor))
 
     async def forget_stat_events(self, before: date) -> int:
-        def work(db: sqlite3.Connection) -> int:
-            with db:
-                return db.execute("DELETE FROM stat_events WHERE day < ?",
-                                  (before.isoformat(),)).rowcount
-        return await self._run(work)
+        return await self._write("DELETE FROM stat_events WHERE day < ?", (before.isoformat(),))
 
     async def keep_counts(self, counts: Sequence[DailyCount]) -> None:
-        rows = [(c.day.isoformat(), c.kind, _dumps(c.labels), c.events, c.visitors)
-                for c in counts]
-
-        def work(db: sqlite3.Connection) -> None:
-            with db:
-                db.executemany("INSERT OR REPLACE INTO kept_counts (day, kind, labels, events, "
-                               "visitors) VALUES (?, ?, ?, ?, ?)", rows)
-        await self._run(work)
+        await self._write("INSERT OR REPLACE INTO kept_counts (day, kind, labels, events, "
+                          "visitors) VALUES (?, ?, ?, ?, ?)",
+                          [(c.day.isoformat(), c.kind, _dumps(c.labels), c.events, c.visitors)
+                           for c in counts], many=True)
 
     async def kept_counts(self, first: date, last: date) -> list[DailyCount]:
         rows = await self._run(lambda db: db.execute(
