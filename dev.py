@@ -13,8 +13,9 @@ Only the standard library is used here, so a fresh clone needs nothing but Pytho
 package index. The environment lives in .venv/ and is reinstalled only when pyproject.toml changes.
 `test` and `bench` also need a redis-server binary (the Redis store's tests and
 benchmarks/workers.py start their own server), and `test` a headless Chromium (the statistics
-report's test renders the HTML report in it): whichever of these programs is not on PATH is
-installed from Debian's package of the same name with apt-get.
+report's test renders the HTML report in it), poppler-utils and fontconfig (the poster tests)
+and the fonts-noto-core fonts: whichever of these is missing is installed from Debian with
+apt-get.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import shutil
 import subprocess
 import sys
 import venv
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -65,16 +67,49 @@ def setup(extras: str) -> None:
 DEBIAN_PACKAGES = {
     "redis-server": "redis-server",  # the Redis store's tests, benchmarks/workers.py
     "chromium": "chromium",  # tests/test_stats_report.py renders the HTML report in it
+    # tests/test_poster.py: posters are rasterised, read back and checked with poppler-utils,
+    # and their fonts found with fontconfig
+    "pdftoppm": "poppler-utils",
+    "pdftotext": "poppler-utils",
+    "pdfinfo": "poppler-utils",
+    "fc-list": "fontconfig",
 }
+
+#: A font family the posters need (tests/test_poster.py prints every language) -> its Debian
+#: package. Fonts are not programs: `fc-list FAMILY family` tells whether one is installed.
+DEBIAN_FONTS = {
+    "Noto Sans": "fonts-noto-core",  # Latin, Cyrillic
+    "Noto Sans Arabic": "fonts-noto-core",  # Arabic, Persian, Pashto
+    "Noto Sans Ethiopic": "fonts-noto-core",  # Tigrinya (Ge'ez script)
+}
+
+
+def _font_missing(family: str) -> bool:
+    done = subprocess.run(["fc-list", family, "family"], capture_output=True, text=True)
+    return family not in done.stdout
+
+
+def ensure_fonts() -> None:
+    """Install the Debian packages of the DEBIAN_FONTS that fontconfig does not find (after
+    ensure_programs("fc-list"))."""
+    missing = [family for family in DEBIAN_FONTS if _font_missing(family)]
+    if missing:
+        _apt_install(missing, sorted({DEBIAN_FONTS[family] for family in missing}),
+                     _font_missing)
 
 
 def ensure_programs(*programs: str) -> None:
     """Install the Debian packages (DEBIAN_PACKAGES) of those `programs` that are not on PATH:
     the tests fail (they never skip) without them, so a fresh machine must get them here."""
     missing = [program for program in programs if not shutil.which(program)]
-    if not missing:
-        return
-    packages = [DEBIAN_PACKAGES[program] for program in missing]
+    if missing:
+        _apt_install(missing, sorted({DEBIAN_PACKAGES[program] for program in missing}),
+                     lambda program: not shutil.which(program))
+
+
+def _apt_install(missing: list[str], packages: list[str],
+                 still_missing: Callable[[str], bool]) -> None:
+    """Install `packages` with apt-get; then none of `missing` may be `still_missing`."""
     names = " and ".join(packages)
     if not shutil.which("apt-get"):
         sys.exit(f"{' and '.join(missing)} missing and there is no apt-get here: install "
@@ -94,9 +129,9 @@ def ensure_programs(*programs: str) -> None:
     if not run(install) and not (run([*apt, "update"]) and run(install)):
         sys.exit(f"Could not install {names} with apt-get: install them, then run this "
                  "again")
-    still = [program for program in missing if not shutil.which(program)]
+    still = [item for item in missing if still_missing(item)]
     if still:
-        sys.exit(f"apt-get installed {names}, but {' and '.join(still)} is not on PATH")
+        sys.exit(f"apt-get installed {names}, but {' and '.join(still)} is still missing")
 
 
 def bench(argv: list[str]) -> int:
@@ -126,7 +161,8 @@ def main(argv: list[str]) -> int:
         ensure_programs("redis-server")
         return bench(rest)
     setup("test")
-    ensure_programs("redis-server", "chromium")
+    ensure_programs("redis-server", "chromium", "pdftoppm", "pdftotext", "pdfinfo", "fc-list")
+    ensure_fonts()
     return subprocess.call([str(BIN / "python"), "-m", "pytest", *rest], cwd=ROOT)
 
 

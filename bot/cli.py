@@ -337,7 +337,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_share(args: argparse.Namespace) -> int:
     """Start links for volunteers: checked against the catalogue, so a typo is caught here
-    and not on a printed poster."""
+    and not on a printed poster. With several languages, one link (and one QR code on the
+    poster) per language."""
     from bot.engine.signals import district_question
     from bot.links import matrix_link, start_payload, telegram_link
 
@@ -345,15 +346,23 @@ def cmd_share(args: argparse.Namespace) -> int:
     languages = load_languages(args.locales)
     where = district_question(catalogue)
     districts = [o.id for o in where.options] if where else []
+    langs = [code.strip() for value in (args.lang or []) for code in value.split(",")
+             if code.strip()]
+    langs = list(dict.fromkeys(langs))
     wrong = [(what, value, known) for what, value, known in (
-        ("language", args.lang, sorted(languages)), ("topic", args.topic, sorted(catalogue.topics)),
+        *(("language", lang, sorted(languages)) for lang in langs),
+        ("topic", args.topic, sorted(catalogue.topics)),
         ("district", args.district, districts)) if value and value not in known]
     for what, value, known in wrong:
         print(f"unknown {what} {value!r}; one of: {', '.join(known)}", file=sys.stderr)
     if wrong:
         return 2
+    if args.poster is not None and not langs:
+        print("a poster needs the languages to show: --lang ar,fa,uk", file=sys.stderr)
+        return 2
     try:
-        payload = start_payload(args.lang, args.topic, args.district, args.ref)
+        payloads = {lang: start_payload(lang, args.topic, args.district, args.ref)
+                    for lang in langs or [None]}
     except ValueError as err:
         print(err, file=sys.stderr)
         return 2
@@ -363,11 +372,40 @@ def cmd_share(args: argparse.Namespace) -> int:
         print("name the bot: --telegram-bot NAME (or WEGWEISER_TELEGRAM_BOT) and/or "
               "--matrix-user @name:server (or WEGWEISER_MATRIX_USER)", file=sys.stderr)
         return 2
-    if bot:
-        print(f"Telegram: {telegram_link(bot, payload)}")
-    if matrix:
-        hint = f" (then send: start {payload})" if payload else ""
-        print(f"Matrix:   {matrix_link(matrix)}{hint}")
+    several = len(payloads) > 1
+    for lang, payload in payloads.items():
+        label = f" {lang}" if several else ""
+        if bot:
+            print(f"Telegram{label}: {telegram_link(bot, payload)}")
+        if matrix:
+            hint = f" (then send: start {payload})" if payload else ""
+            print(f"Matrix{label}:{'' if several else '  '} {matrix_link(matrix)}{hint}")
+
+    def link(payload: str) -> str:
+        # A Telegram link carries the payload; a Matrix one cannot (the words are printed).
+        return telegram_link(bot, payload) if bot else matrix_link(matrix or "")
+
+    if args.qr is None and args.poster is None:
+        return 0
+    from bot import poster
+
+    try:
+        if args.qr is not None:
+            poster.save_qr(link(next(iter(payloads.values()))), args.qr)
+            print(f"wrote {args.qr}")
+        if args.poster is not None:
+            from bot.catalogue.model import pick
+
+            topic = catalogue.topics[args.topic] if args.topic else None
+            blocks = [poster.poster_block(lang, link(payload), languages[lang].name,
+                                          topic.name if topic else None, payload, matrix)
+                      for lang, payload in payloads.items() if lang]
+            png = poster.render_poster(blocks, args.poster,
+                                       subtitle=pick(topic.name, "de") if topic else None)
+            print(f"wrote {args.poster} and {png}")
+    except (ValueError, poster.PosterError) as err:
+        print(err, file=sys.stderr)
+        return 1
     return 0
 
 
@@ -401,7 +439,9 @@ def parser() -> argparse.ArgumentParser:
 
     share = sub.add_parser("share", parents=[common],
                            help="start links that open the bot in a language, on a topic")
-    share.add_argument("--lang", help="the language to open in, e.g. ar, fa, uk")
+    share.add_argument("--lang", action="append",
+                       help="the language to open in, e.g. ar; several (one link and one QR "
+                            "code each): --lang ar,fa,uk or --lang ar --lang fa")
     share.add_argument("--topic", help="a topic id from topics.yaml, e.g. german-course")
     share.add_argument("--district", help="an answer id of the part-of-town question")
     share.add_argument("--ref", help="your organisation's referral code (a-z, 0-9, -), "
@@ -409,6 +449,12 @@ def parser() -> argparse.ArgumentParser:
     share.add_argument("--telegram-bot", help="the bot's Telegram username "
                                               "(WEGWEISER_TELEGRAM_BOT)")
     share.add_argument("--matrix-user", help="the bot's Matrix id (WEGWEISER_MATRIX_USER)")
+    share.add_argument("--poster", type=Path, metavar="FILE.pdf",
+                       help="also write a printable A4 poster with a QR code per language "
+                            "(and FILE.png next to it); needs chromium, poppler-utils and "
+                            "fonts-noto-core")
+    share.add_argument("--qr", type=Path, metavar="FILE.svg|FILE.png",
+                       help="also write the QR code of the (first) link alone")
     share.set_defaults(func=cmd_share)
 
     validate = sub.add_parser("validate", help="check a catalogue folder, list every problem")
