@@ -89,7 +89,7 @@ async def test_the_command_menu_is_set_in_every_language(telegram: Running) -> N
     assert languages == {None} | (set(telegram.adapter.service.engine.languages) - {"en"})
     arabic = next(m for m in menus if m.get("language_code") == "ar")
     assert [c["command"] for c in arabic["commands"]] == ["start", "back", "language", "help",
-                                                          "privacy", "forget"]
+                                                          "privacy", "forget", "share"]
     assert all(c["description"] and c["description"] != "Start a new search"
                for c in arabic["commands"][:1])
 

@@ -27,11 +27,12 @@ from datetime import date, datetime
 from bot.catalogue import Catalogue
 from bot.catalogue.model import Offer, Option, Question, pick
 from bot.engine.selection import Selection
-from bot.engine.signals import district_question, signals
+from bot.engine.signals import district_of, district_question, signals
 from bot.engine.state import State
-from bot.engine.vocabulary import BACK, FORGET, HELP, LANGUAGE, PRIVACY, RESTART, Vocabulary
+from bot.engine.vocabulary import (BACK, COUNTER, FORGET, HELP, LANGUAGE, PRIVACY, RESTART,
+                                   Vocabulary)
 from bot.i18n import Lang, negotiate
-from bot.links import parse_start
+from bot.links import parse_start, start_payload
 from bot.matching import PhraseIndex, TopicMatcher, guess_language, normalise
 from bot.messages import Choice, Choices, Inbound, OfferCard, Offers, Output, Text, UnmetNeed
 
@@ -84,11 +85,19 @@ class _Turn:
         return _Turn(self.state, self.outputs + outputs)
 
 
+@dataclass(frozen=True)
+class _Finished(Text):
+    """A text whose lines were already finished in their own languages (the counter card:
+    German lines in an Arabic reply must not be anchored right-to-left); `_finish` turns it
+    into a plain Text unchanged."""
+
+
 class Engine:
     """Holds what is fixed between catalogue loads; `step` is pure and thread-safe."""
 
     def __init__(self, catalogue: Catalogue, languages: Mapping[str, Lang],
-                 default_language: str = "en", *, keep_days: int = 30):
+                 default_language: str = "en", *, keep_days: int = 30,
+                 share_link: Callable[[str], str] | None = None):
         if default_language not in languages:
             raise ValueError(f"default language {default_language!r} has no translations")
         self.catalogue = catalogue
@@ -97,6 +106,9 @@ class Engine:
         #: Days after the last message until a conversation is deleted (the store's retention,
         #: `wegweiser run --keep-days`): told to people in the welcome and the privacy notice.
         self.keep_days = keep_days
+        #: Start payload -> a link that opens the bot with it (a Telegram t.me link), for the
+        #: "share" command and the results; None (console, tests): no links are shown.
+        self.share_link = share_link
         self.vocabulary = Vocabulary.build(languages.values())
         self.topics = TopicMatcher(catalogue)
         self.selection = Selection(catalogue)
@@ -186,7 +198,9 @@ class Engine:
         lang = self.lang(turn.state or before)
         out: list[Output] = []
         for item in turn.outputs:
-            if isinstance(item, Text):
+            if isinstance(item, _Finished):
+                item = Text(item.text, lang.rtl)
+            elif isinstance(item, Text):
                 item = Text(lang.finish(item.text), lang.rtl)
             elif isinstance(item, Choices):
                 item = Choices(lang.finish(item.text), item.options, lang.rtl)
@@ -205,6 +219,8 @@ class Engine:
         command = self.vocabulary.command(text) if text and not inbound.choice else None
         if command:
             return self._command(command, state, today)
+        if text and not inbound.choice and (number := self._counter_number(text)) is not None:
+            return self._counter(state, today, number)
         if not text and not inbound.choice:
             t = self.lang(state)
             return self._prompt(_Turn(state).say(Text(t._(
@@ -236,6 +252,10 @@ class Engine:
             return self._prompt(_Turn(state).say(Text(self._help(t))), today)
         if command == "privacy":
             return self._prompt(_Turn(state).say(Text(self._privacy(t))), today)
+        if command == "share":
+            return self._prompt(_Turn(state).say(*self._share(state, t)), today)
+        if command == "counter":
+            return self._counter(state, today)
         return self._back(state, today)
 
     def _help(self, t: Lang) -> str:
@@ -275,6 +295,85 @@ class Engine:
             "chosen on a day. They cannot be linked to you.",
             self.keep_days, days=self.keep_days,
             forget=self.vocabulary.first_word(t, FORGET))
+
+    # -- sharing and the counter card -------------------------------------------------------
+
+    def _link(self, lang: str, topic: str | None = None, district: str = "") -> str | None:
+        """The start link that opens the bot in `lang` on `topic` (and part of town), or None
+        without a `share_link` (console, tests)."""
+        if self.share_link is None:
+            return None
+        topic = topic if topic in self.catalogue.topics else None
+        where = district_question(self.catalogue)
+        district = district if where is not None and where.option(district) else ""
+        try:
+            payload = start_payload(lang, topic, district or None)
+        except ValueError:  # ids too long for a payload: the language at least
+            payload = start_payload(lang)
+        return self.share_link(payload)
+
+    def _share(self, state: State, t: Lang) -> tuple[Text, Text]:
+        """A hint, then an invitation meant to be forwarded: it names what the bot does and,
+        with a share link, opens the bot in this language on the person's topic."""
+        invitation = t._("Do you know Wegweiser? It is a free chat that helps newcomers in "
+                         "Magdeburg find German courses, schools, childcare, training and "
+                         "advice, in their own language.")
+        link = self._link(t.code, state.topic)
+        if link:
+            invitation += "\n" + t._("Start here: {link}", link=link)
+        return (Text(t._("Forward the next message to anyone who could use it.")),
+                Text(invitation))
+
+    def _counter_number(self, text: str) -> int | None:
+        """The number in "counter 2" (the counter word in any language, then a number)."""
+        head, _, tail = text.strip().rpartition(" ")
+        number = _number(tail) if head else None
+        if number is None or self.vocabulary.command(head) != "counter":
+            return None
+        return number
+
+    def _current_page(self, state: State, today: date) -> list[Offer]:
+        """The offers of the results page shown last (empty outside the results)."""
+        if state.step != "results" or not state.topic or state.shown <= 0:
+            return []
+        start = (state.shown - 1) // PAGE * PAGE
+        return self.selection.page(state.topic, state.answers, self._candidates(state, today),
+                                   today, start, PAGE)
+
+    def _counter(self, state: State, today: date, number: int | None = None) -> _Turn:
+        """An offer's facts in the person's language and in German, to show to office staff:
+        the only offer of the page, or the `number`-th; otherwise ask which one."""
+        t = self.lang(state)
+        word = self.vocabulary.first_word(t, COUNTER)
+        page = self._current_page(state, today)
+        if not page:
+            return self._prompt(_Turn(state).say(Text(t._(
+                "Once I have shown you offers, write \u201c{counter}\u201d to get an offer's "
+                "details in your language and in German, to show at an office.",
+                counter=word))), today)
+        if number is None and len(page) == 1:
+            number = 1
+        if number is None or not 1 <= number <= len(page):
+            titles = [f"{n}. {self._facts(offer, t, today)[0]}" for n, offer in enumerate(page, 1)]
+            return self._prompt(_Turn(state).say(Text("\n".join([t._(
+                "Which offer do you want to show at the counter? Write \u201c{counter} 1\u201d "
+                "for the first offer on this page, \u201c{counter} 2\u201d for the second, "
+                "and so on:", counter=word), *titles]))), today)
+        return self._prompt(_Turn(state).say(
+            _Finished(self._counter_card(page[number - 1], t, today))), today)
+
+    def _counter_card(self, offer: Offer, t: Lang, today: date) -> str:
+        """The offer's title and facts (the same as on its card: nothing added) in `t`, then,
+        under a line, in German for the staff; one block when `t` is German. Each block is
+        finished in its own language, so German lines stay left-to-right in Arabic."""
+        title, lines = self._facts(offer, t, today)
+        text = [t.finish(t._("Show this message to the staff at the counter:")), title, *lines]
+        german = self.languages.get("de")
+        if german is not None and german.code != t.code:
+            german_title, german_lines = self._facts(offer, german, today)
+            text += ["—" * 12, german.finish(german._("For the office:")), german_title,
+                     *german_lines]
+        return "\n".join(text)
 
     def _back(self, state: State, today: date) -> _Turn:
         if state.step in {"question", "results"} and state.answers:
@@ -318,7 +417,7 @@ class Engine:
         suggested = (negotiate(inbound.locale_hint, self.languages)
                      or negotiate(guess_language(text), self.languages))
         command = self.vocabulary.command(text) if text else None
-        if command in {"help", "privacy"}:
+        if command in {"help", "privacy", "share", "counter"}:
             # Asked before anything else (a menu entry): answer, then ask for the language.
             return self._command(command, state.evolve(step="language", suggested=suggested),
                                  today)
@@ -594,6 +693,9 @@ class Engine:
         intro = (t.n_("I found {n} offer for \u201c{topic}\u201d:",
                       "I found {n} offers for \u201c{topic}\u201d:", total, topic=topic_name)
                  if state.shown == 0 else t._("More offers:"))
+        link = self._link(t.code, state.topic, district_of(self.catalogue, state))
+        if link:  # a forwarded page opens the same search
+            intro += "\n" + t._("Open this search in Wegweiser: {link}", link=link)
         answered = self.selection.answered(state.topic, state.answers)
         cards = tuple(self._card(o, state, answered, t, today) for o in page)
         new = state.evolve(shown=state.shown + len(page))
@@ -687,6 +789,8 @@ class Engine:
             return self._command("restart", state, today)
         if wanted == "language":
             return self._command("language", state, today)
+        if wanted == "counter":
+            return self._counter(state, today)
         if text:
             match = self.topics.match(text)
             if match.close:
@@ -702,6 +806,8 @@ class Engine:
                                                min(remaining, PAGE))))
         options.append(Choice("restart", t._("New search")))
         options.append(Choice("language", t._("Change language")))
+        if state.shown > 0:
+            options.append(Choice("counter", t._("Show at the counter")))
         return Choices(t._("What would you like to do next? You can also write another topic."),
                        tuple(options))
 

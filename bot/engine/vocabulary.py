@@ -33,6 +33,10 @@ HELP = N_("help, how does this work, commands")
 FORGET = N_("forget, forget me, delete my data, delete")
 # NOTE: translators: words (comma-separated) that ask what the bot stores and for how long.
 PRIVACY = N_("privacy, data protection, my data, what do you store")
+# NOTE: translators: words (comma-separated) that ask for a message about the bot to forward.
+SHARE = N_("share, invite, tell a friend, recommend")
+# NOTE: translators: words (comma-separated) for an offer's details to show staff at an office.
+COUNTER = N_("counter, show at the counter, for the office")
 # NOTE: translators: words (comma-separated) that ask for more results.
 MORE = N_("more, show more, next, more offers")
 # NOTE: translators: words (comma-separated) that mean yes.
@@ -54,11 +58,13 @@ COMMAND_DESCRIPTIONS: Mapping[str, str] = {
     "privacy": N_("What is stored about me"),
     # NOTE: translators: a short menu entry for the command that deletes the conversation.
     "forget": N_("Delete everything stored about me"),
+    # NOTE: translators: a short menu entry for the command that gives a message to forward.
+    "share": N_("Tell someone about this bot"),
 }
 
 COMMANDS: Mapping[str, str] = {
     "restart": RESTART, "back": BACK, "language": LANGUAGE, "help": HELP, "privacy": PRIVACY,
-    "forget": FORGET,
+    "forget": FORGET, "share": SHARE, "counter": COUNTER,
 }
 
 
