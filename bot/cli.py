@@ -9,7 +9,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -33,9 +33,19 @@ def _cache() -> ParseCache:
     return ParseCache(default_cache_dir() / "parsed")
 
 
-def _build_engine(content: Path, locales: Path, keep_days: int = 30) -> Engine:
+def _build_engine(content: Path, locales: Path, keep_days: int = 30,
+                  share_link: Callable[[str], str] | None = None) -> Engine:
     return Engine(load_catalogue(content, _cache()), load_languages(locales),
-                  keep_days=keep_days)
+                  keep_days=keep_days, share_link=share_link)
+
+
+def _share_link(env: Mapping[str, str] = os.environ) -> Callable[[str], str] | None:
+    """Links in shared invitations and results open the bot on Telegram when its username is
+    known (WEGWEISER_TELEGRAM_BOT); Matrix links cannot carry a search."""
+    from bot.links import telegram_link
+
+    bot = env.get("WEGWEISER_TELEGRAM_BOT", "").strip()
+    return (lambda payload: telegram_link(bot, payload)) if bot else None
 
 
 def _print_problems(problems: Sequence[object], stream=sys.stderr) -> None:
@@ -110,7 +120,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except (LookupError, ValueError) as err:  # unknown adapter, or a setting missing
         print(err, file=sys.stderr)
         return 2
-    engine = _build_engine(args.content, args.locales, args.keep_days)
+    engine = _build_engine(args.content, args.locales, args.keep_days, _share_link())
     try:
         store = open_store(args.data_dir)
     except ValueError as err:

@@ -84,7 +84,7 @@ class Reloader:
                             "check the .po files with `pybabel compile --statistics`"),)
         serving = self.service.engine  # the new engine keeps the settings of the old one
         return Engine(catalogue, languages, serving.default_language,
-                      keep_days=serving.keep_days)
+                      keep_days=serving.keep_days, share_link=serving.share_link)
 
     async def reload(self, quiet: bool = False) -> Outcome:
         """Load and check everything now; serve it if it is good. One reload at a time.
