@@ -407,7 +407,7 @@ def cmd_share(args: argparse.Namespace) -> int:
             from bot.catalogue.model import pick
 
             topic = catalogue.topics[args.topic] if args.topic else None
-            blocks = [poster.poster_block(lang, link(payload), languages[lang].name,
+            blocks = [poster.poster_block(languages[lang], link(payload),
                                           topic.name if topic else None, payload, matrix)
                       for lang, payload in payloads.items() if lang]
             png = poster.render_poster(blocks, args.poster,

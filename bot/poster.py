@@ -31,25 +31,12 @@ from pathlib import Path
 
 import segno
 
-#: One short invitation per language, as a native speaker would put it ("Scan the code: the
-#: bot answers you in <language>"). Kept here rather than in the .po files: a poster line, not
-#: a chat message. Lines marked below want a native speaker's check.
-INVITATION: dict[str, str] = {
-    "de": "Code scannen: Wegweiser antwortet Ihnen auf Deutsch.",
-    "en": "Scan the code: Wegweiser answers you in English.",
-    "ar": "امسح الرمز: يجيبك Wegweiser باللغة العربية.",
-    "fa": "کد را اسکن کنید: Wegweiser به زبان فارسی به شما پاسخ می\u200cدهد.",
-    # Pashto: unsure (wants a native speaker's check).
-    "ps": "کوډ سکن کړئ: Wegweiser تاسو ته په پښتو ځواب درکوي.",
-    "uk": "Скануйте код: Wegweiser відповість вам українською.",
-    "ru": "Отсканируйте код: Wegweiser ответит вам на русском языке.",
-    "tr": "Kodu okutun: Wegweiser size Türkçe yanıt verir.",
-    # Kurmanji: unsure (wants a native speaker's check).
-    "ku": "Kodê bixwîne: Wegweiser bi kurmancî bersiva te dide.",
-    # Tigrinya: unsure (wants a native speaker's check).
-    "ti": "ነዚ ኮድ ስከን ግበሩ፡ Wegweiser ብትግርኛ ይምልሰልኩም።",
-    "fr": "Scannez le code\u00a0: Wegweiser vous répond en français.",
-}
+from bot.engine.vocabulary import N_
+from bot.i18n import Lang
+
+# NOTE: translators: a line printed on a poster next to a QR code. Name your own language
+# instead of English ("... answers you in Arabic"), as people of your language would say it.
+INVITATION = N_("Scan the code: Wegweiser answers you in English.")
 
 #: Right-to-left languages among the bot's (Lang.rtl says the same through Babel).
 RTL = frozenset({"ar", "fa", "ps", "ckb", "ur", "he"})
@@ -85,10 +72,6 @@ class PosterBlock:
     @property
     def rtl(self) -> bool:
         return self.lang in RTL
-
-
-def invitation(lang: str) -> str:
-    return INVITATION.get(lang, INVITATION["en"])
 
 
 def qr_svg(data: str) -> str:
@@ -265,13 +248,15 @@ def render_poster(blocks: Sequence[PosterBlock], pdf: Path, title: str = "Wegwei
     return png
 
 
-def poster_block(lang: str, link: str, language_name: str, topic_names: dict[str, str] | None,
+def poster_block(t: Lang, link: str, topic_names: dict[str, str] | None,
                  payload: str = "", matrix_user: str | None = None) -> PosterBlock:
-    """The block for one language: the topic's name in it (`topic_names` as in the catalogue,
-    falling back to English, then German) and, for Matrix, the words to send."""
+    """The block for one language: its own name, the topic's name in it (`topic_names` as in
+    the catalogue, falling back to English, then German), the invitation line and, for
+    Matrix, the words to send."""
     from bot.catalogue.model import pick
 
-    return PosterBlock(lang, link, language_name,
+    lang = t.code
+    return PosterBlock(lang, link, t.name,
                        pick(topic_names, lang) if topic_names else None,
-                       invitation(lang), matrix_user or None,
+                       t._(INVITATION), matrix_user or None,
                        f"start {payload}" if matrix_user and payload else None)
