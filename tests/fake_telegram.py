@@ -1,11 +1,12 @@
 """A local HTTP server that speaks the Telegram Bot API wire format, for tests.
 
 Telegram's servers cannot be reached from here. This server answers the methods the adapter
-uses (getMe, getUpdates, sendMessage, answerCallbackQuery, setMyCommands, deleteWebhook, ...)
-with JSON built from python-telegram-bot's own types, so a real PTB `Application` pointed at
-it with `base_url` behaves as against Telegram. Tests queue updates as a newcomer would send
-them and read what the bot sent. Faults can be injected: an HTTP 429 with retry_after, a
-dropped connection, a request held open without an answer, or a slow answer.
+uses (getMe, getUpdates, sendMessage, sendPhoto, answerCallbackQuery, setMyCommands,
+deleteWebhook, ...) with JSON built from python-telegram-bot's own types, so a real PTB
+`Application` pointed at it with `base_url` behaves as against Telegram. Tests queue updates
+as a newcomer would send them and read what the bot sent. Faults can be injected: an HTTP 429
+with retry_after, a dropped connection, a request held open without an answer, or a slow
+answer.
 
 Several bot processes can share one fake: each gets its own `base_url_for(label)`, and every
 call records the label of the process that made it (`Sent.via`).
@@ -20,8 +21,9 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from telegram import CallbackQuery, Chat, Message, Update, User
+from telegram import CallbackQuery, Chat, Message, PhotoSize, Update, User
 from tornado.httpserver import HTTPServer
+from tornado.httputil import HTTPFile, parse_body_arguments
 from tornado.netutil import bind_sockets
 from tornado.web import Application, RequestHandler
 
@@ -184,6 +186,12 @@ class FakeBotApi:
             return 200, {"ok": True, "result": BOT.to_dict()}
         if method == "getUpdates":
             return 200, {"ok": True, "result": await self._updates(params)}
+        if method == "sendPhoto":
+            photo = PhotoSize("photo-id", "photo-unique-id", 1080, 1080)
+            message = Message(message_id=self._message_id(), date=datetime.now(UTC),
+                              chat=Chat(id=int(params["chat_id"]), type=Chat.PRIVATE),
+                              from_user=BOT, photo=(photo,), caption=params.get("caption"))
+            return 200, {"ok": True, "result": message.to_dict()}
         if method in {"sendMessage", "editMessageText"}:
             message = Message(message_id=self._message_id(), date=datetime.now(UTC),
                               chat=Chat(id=int(params["chat_id"]), type=Chat.PRIVATE),
@@ -219,11 +227,19 @@ class _Handler(RequestHandler):
             self.set_status(401)
             self.write({"ok": False, "error_code": 401, "description": "Unauthorized"})
             return
-        body = self.request.body.decode() or "{}"
-        if "json" in self.request.headers.get("Content-Type", ""):
-            params = json.loads(body)
+        content_type = self.request.headers.get("Content-Type", "")
+        if content_type.startswith("multipart/form-data"):
+            # an upload (sendPhoto): fields as text, each file as {"filename", "body": bytes}
+            fields: dict[str, list[bytes]] = {}
+            files: dict[str, list[HTTPFile]] = {}
+            parse_body_arguments(content_type, self.request.body, fields, files)
+            params: dict[str, Any] = {k: v[0].decode() for k, v in fields.items()}
+            params.update({k: {"filename": v[0].filename, "body": v[0].body}
+                           for k, v in files.items()})
+        elif "json" in content_type:
+            params = json.loads(self.request.body.decode() or "{}")
         else:
-            params = dict(parse_qsl(body))
+            params = dict(parse_qsl(self.request.body.decode()))
         for key, value in list(params.items()):
             if isinstance(value, str) and value[:1] in "[{":
                 try:

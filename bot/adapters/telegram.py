@@ -47,6 +47,7 @@ from tornado.web import Application as WebApplication
 from tornado.web import RequestHandler
 
 from bot.adapters import SettingsError
+from bot.adapters.card_image import render_card, split_counter_text
 from bot.adapters.telegram_render import NUMBERED, render
 from bot.admin import Admin, AdminCommand, describe_reload
 from bot.engine.vocabulary import COMMAND_DESCRIPTIONS
@@ -64,6 +65,8 @@ ALLOWED_UPDATES = ("message", "callback_query")
 POLL_SECONDS = 10
 RETRY_FIRST = 1.0
 RETRY_CAP = 30.0
+#: Counter cards drawn as pictures at the same time (each one runs headless Chromium).
+CARD_RENDERS = 2
 #: Telegram's updates are a few kilobytes; anything far larger is not from Telegram.
 WEBHOOK_MAX_BYTES = 1_000_000
 
@@ -148,6 +151,7 @@ class TelegramAdapter:
         self.service = service
         self.settings = settings or TelegramSettings.from_env()
         self.admin = Admin(service)
+        self._rendering = asyncio.Semaphore(CARD_RENDERS)
         self._stopped = asyncio.Event()
         self._bot: Bot | None = None
         #: Turns and acknowledgements started in the background, awaited at shutdown.
@@ -284,7 +288,29 @@ class TelegramAdapter:
                     log.warning("Telegram refused a reply (%s); it is dropped",
                                 type(err).__name__)
                     return
+            if isinstance(reply, Text) and (blocks := split_counter_text(reply.text)):
+                await self._send_card(bot, chat_id, reply, *blocks)
         return deliver
+
+    async def _send_card(self, bot: Bot, chat_id: int, reply: Text, user: list[str],
+                         german: list[str]) -> None:
+        """The counter card also as a picture (card_image.py), captioned with the offer's
+        German title. Best effort: the text was sent, so a failure only loses the picture
+        and is never retried (that would send the text again)."""
+        languages = self.service.engine.languages
+        lang = next((t for t in languages.values() if user and t.code != "de" and user[0] ==
+                     t.finish(t._("Show this message to the staff at the counter:"))), None)
+        try:
+            async with self._rendering:  # each card is a Chromium process: a few at a time
+                png = await asyncio.to_thread(render_card, user, german, reply.rtl,
+                                              lang.name if lang else "",
+                                              lang.code if lang else None)
+            caption = german[1].strip() if len(german) > 1 else None
+            await bot.send_photo(chat_id, png, caption=caption[:1024] if caption else None)
+        except Exception as err:  # noqa: BLE001  fonts or Chromium missing, Telegram refused
+            # the type only: an exception text may quote what the person wrote
+            log.warning("could not send the counter card as a picture (%s)",
+                        type(err).__name__)
 
     async def set_commands(self, bot: Bot) -> None:
         """The command menu, in every interface language (English for all others)."""

@@ -1,0 +1,167 @@
+"""The counter card as a picture (bot/adapters/card_image.py) and on Telegram: the engine's
+real counter text is split into its two blocks and drawn side by side as a PNG.
+
+Needs Debian `chromium` and `fonts-noto-core` (as the posters do): when they are missing these
+tests fail with the package to install, they are never skipped."""
+
+from __future__ import annotations
+
+import html
+import io
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageChops
+
+from bot.adapters.card_image import (
+    GERMAN_HEADING,
+    SEPARATOR,
+    WIDTH,
+    missing_fonts,
+    render_card,
+    split_counter_text,
+)
+from bot.catalogue.model import pick
+from bot.engine import Engine
+from bot.messages import Text
+from tests.dialogue import Dialogue, plain
+from tests.fake_telegram import FakeBotApi
+from tests.test_telegram import Running, _start, _stop
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def _counter(engine: Engine, lang: str, number: int = 1) -> tuple[Text, str]:
+    """The counter card of the `number`-th childcare offer, and that offer's id."""
+    dialogue = Dialogue(engine)
+    dialogue.tap(f"lang:{lang}")
+    dialogue.tap("topic:childcare")
+    dialogue.tap("a:age:child-0-5")
+    dialogue.tap("a:district:centre")
+    offer = dialogue.offers[number - 1]
+    dialogue.send(f"counter {number}")
+    card = dialogue.last[0]
+    assert isinstance(card, Text)
+    return card, offer
+
+
+def _title(engine: Engine, offer_id: str, lang: str) -> str:
+    return pick(engine.catalogue.offer(offer_id).title, lang)
+
+
+def _ink_columns(image: Image.Image, left: int, right: int) -> list[int]:
+    """The x positions in [left, right) with any non-white pixel."""
+    gray = image.convert("L").crop((left, 0, right, image.height))
+    return [left + x for x in range(gray.width)
+            if gray.crop((x, 0, x + 1, gray.height)).getextrema()[0] < 128]
+
+
+def test_the_fonts_are_installed() -> None:
+    missing = missing_fonts(["Deutsch", "العربية", "ትግርኛ"])
+    assert not missing, (f"fonts {missing} missing: install the Debian package "
+                         "fonts-noto-core (and chromium) to draw counter cards")
+
+
+# -- recognising the engine's counter text ---------------------------------------------------
+
+@pytest.mark.parametrize("lang", ["ar", "uk"])
+def test_the_engines_counter_text_splits_into_both_blocks(engine: Engine, lang: str) -> None:
+    card, offer = _counter(engine, lang)
+    blocks = split_counter_text(card.text)
+    assert blocks is not None
+    user, german = blocks
+    assert _title(engine, offer, lang) in plain(user[1])
+    assert plain(german[0]) == GERMAN_HEADING
+    assert german[1] == _title(engine, offer, "de")
+    assert any(line.startswith("Anbieter:") for line in german)
+    assert all(SEPARATOR not in line for line in user + german)
+
+
+def test_other_texts_are_not_counter_cards(engine: Engine) -> None:
+    german_card, _ = _counter(engine, "de")  # one block only: nothing to put side by side
+    assert split_counter_text(german_card.text) is None
+    assert split_counter_text("Hallo") is None
+    assert split_counter_text(f"a\n{SEPARATOR}\nsomething else\nb") is None
+
+
+# -- the picture -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("lang", ["ar", "uk"])
+def test_the_picture_has_both_languages_side_by_side(engine: Engine, lang: str) -> None:
+    card, _ = _counter(engine, lang)
+    blocks = split_counter_text(card.text)
+    assert blocks is not None
+    png = render_card(*blocks, rtl=card.rtl, user_name=engine.languages[lang].name,
+                      lang=lang)
+    assert png.startswith(PNG)
+    with Image.open(io.BytesIO(png)) as image:
+        image.load()
+    assert image.width == WIDTH and 400 < image.height < 4000
+    half = WIDTH // 2
+    left, right = _ink_columns(image, 0, half - 8), _ink_columns(image, half + 8, WIDTH)
+    assert len(left) > 200 and len(right) > 200, "a half of the card is blank"
+    if card.rtl:  # the Arabic block hugs the middle line, right-aligned
+        assert half - 60 < max(left) < half
+    else:  # the Ukrainian block starts at the left margin, as the German one at the middle
+        assert min(left) < 60
+    assert half < min(right) < half + 60
+
+
+def test_arabic_letters_are_joined(engine: Engine) -> None:
+    """Shaped Arabic differs from the same letters kept apart by ZERO WIDTH NON-JOINERs;
+    without shaping both would show the same isolated letters."""
+    german = [GERMAN_HEADING, "Beratung", "Wo: Breiter Weg 1"]
+    word = "الاستشارة"
+    joined = render_card(["", word], german, rtl=True, user_name="العربية", lang="ar")
+    apart = render_card(["", "\u200c".join(word)], german, rtl=True, user_name="العربية",
+                        lang="ar")
+    with Image.open(io.BytesIO(joined)) as a, Image.open(io.BytesIO(apart)) as b:
+        left = (0, 0, WIDTH // 2, min(a.height, b.height))
+        a_half, b_half = a.convert("L").crop(left), b.convert("L").crop(left)
+        assert ImageChops.difference(a_half, b_half).getbbox() is not None
+        # joined letters are narrower than the same letters in their isolated forms
+        assert len(_ink_columns(a, 0, WIDTH // 2)) < len(_ink_columns(b, 0, WIDTH // 2))
+
+
+# -- on Telegram -----------------------------------------------------------------------------
+
+@pytest.fixture
+async def telegram(engine: Engine, tmp_path: Path) -> AsyncIterator[Running]:
+    api = FakeBotApi()
+    await api.start()
+    running = await _start(api, engine, tmp_path / "store.sqlite3")
+    yield running
+    await _stop(running)
+    await api.stop()
+
+
+async def test_the_counter_card_comes_as_text_and_as_a_picture(telegram: Running,
+                                                                engine: Engine) -> None:
+    api = telegram.api
+    api.send_text("/start ar_childcare")
+    await api.wait_for("sendMessage", 2)
+    api.tap("a:age:child-0-5")
+    await api.wait_for("answerCallbackQuery", 1)
+    await api.settle()
+    api.tap("a:district:centre")
+    await api.wait_for("answerCallbackQuery", 2)
+    await api.settle()
+    before = len(api.sent())
+    api.send_text("الشباك 1")  # "counter 1" in Arabic
+    [photo] = await api.wait_for("sendPhoto", 1, timeout=60)
+    texts = [plain(html.unescape(m["text"])) for m in api.sent()[before:]]
+    card = next(text for text in texts if GERMAN_HEADING in text)
+    assert "الجهة المقدمة:" in card and "Anbieter:" in card  # "Provider:" in both languages
+    assert int(photo["chat_id"]) == 42
+    assert photo["photo"]["body"].startswith(PNG)
+    with Image.open(io.BytesIO(photo["photo"]["body"])) as image:
+        assert image.width == WIDTH
+    german_title = card.split(GERMAN_HEADING, 1)[1].strip().split("\n")[0]
+    assert photo["caption"] == german_title
+    # the photo follows the card's text, and nothing is sent twice
+    methods = [c.method for c in api.calls if c.method in {"sendMessage", "sendPhoto"}]
+    card_index = before + texts.index(card)
+    assert methods.index("sendPhoto") == card_index + 1
+    await api.settle()
+    assert len(api.sent("sendPhoto")) == 1
