@@ -202,6 +202,13 @@ class Question:
     options: Annotated[tuple[Option, ...], Field(min_length=2)]
     #: Topics this question is asked for; None means every topic.
     topics: tuple[Id, ...] | None = None
+    #: The question as asked of someone who helps another person ("helper mode"), e.g.
+    #: "How old is the person you are helping?"; None: `text` is asked in helper mode too.
+    helper_text: LocalText | None = None
+
+    def text_for(self, helper: bool) -> dict[str, str]:
+        """The texts to ask: `helper_text` in helper mode when there is one, else `text`."""
+        return self.helper_text if helper and self.helper_text else self.text
 
     def option(self, option_id: str) -> Option | None:
         for option in self.options:  # a handful: a loop beats building a dict
@@ -246,6 +253,7 @@ class OptionText(TypedDict, total=False):
 class QuestionText(TypedDict, total=False):
     __pydantic_config__ = _CONFIG  # type: ignore[misc]
     text: Text
+    helper_text: Text
     options: dict[Id, OptionText]
 
 

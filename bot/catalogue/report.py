@@ -29,7 +29,7 @@ from bot.catalogue.model import Offer, pick
 TRANSLATABLE: Mapping[str, tuple[str, ...]] = {
     "catalogue": ("name", "notice"),
     "topic": ("name", "synonyms"),
-    "question": ("text",),
+    "question": ("text", "helper_text"),
     "option": ("label", "synonyms"),
     "offer": ("title", "description", "eligibility", "cost_note", "bring"),
 }
@@ -129,6 +129,8 @@ def _localised(catalogue: Catalogue) -> Iterator[tuple[MissingText, Mapping[str,
         yield MissingText("topic", topic.id, "synonyms"), topic.synonyms
     for question in catalogue.questions:
         yield MissingText("question", question.id, "text"), question.text
+        if question.helper_text:
+            yield MissingText("question", question.id, "helper_text"), question.helper_text
         for option in question.options:
             oid = f"{question.id}/{option.id}"
             yield MissingText("option", oid, "label"), option.label

@@ -119,6 +119,8 @@ def merge_translations(translations: list[Translation], targets: Targets,
             if question is None:
                 continue
             merger.put(question.text, qtext.get("text"), (*loc, "text"), "questions.yaml")
+            merger.put(question.helper_text, qtext.get("helper_text"), (*loc, "helper_text"),
+                       "questions.yaml")
             for option_id, otext in qtext.get("options", {}).items():
                 oloc = (*loc, "options", option_id)
                 option = question.option(option_id)

@@ -29,8 +29,8 @@ from bot.catalogue.model import Offer, Option, Question, pick
 from bot.engine.selection import Selection
 from bot.engine.signals import district_of, district_question, signals
 from bot.engine.state import State
-from bot.engine.vocabulary import (BACK, COUNTER, FORGET, HELP, LANGUAGE, PRIVACY, RESTART,
-                                   Vocabulary)
+from bot.engine.vocabulary import (BACK, COUNTER, FORGET, HELP, HELPER, LANGUAGE, PRIVACY,
+                                   RESTART, SHARE, Vocabulary)
 from bot.i18n import Lang, negotiate
 from bot.links import parse_start, start_payload
 from bot.matching import PhraseIndex, TopicMatcher, guess_language, normalise
@@ -256,7 +256,18 @@ class Engine:
             return self._prompt(_Turn(state).say(*self._share(state, t)), today)
         if command == "counter":
             return self._counter(state, today)
+        if command == "helper":
+            return self._helper_on(state, today)
         return self._back(state, today)
+
+    def _helper_on(self, state: State, today: date) -> _Turn:
+        """Helper mode: questions are asked about the person being helped; matching and
+        results stay exactly the same. It lasts until "restart" (or "forget")."""
+        t = self.lang(state)
+        return self._prompt(_Turn(state.evolve(helper=True, misses=0)).say(Text(t._(
+            "Good: from now on I ask about the person you are helping. To search for "
+            "yourself again, write \u201c{restart}\u201d.",
+            restart=self.vocabulary.first_word(t, RESTART)))), today)
 
     def _help(self, t: Lang) -> str:
         word = lambda msgid: self.vocabulary.first_word(t, msgid)  # noqa: E731
@@ -268,9 +279,13 @@ class Engine:
             "• {restart}: start a new search\n"
             "• {language}: change the language\n"
             "• {privacy}: what I store about you and for how long\n"
-            "• {forget}: delete everything I stored about you",
+            "• {forget}: delete everything I stored about you\n"
+            "• {share}: tell someone about this bot\n"
+            "• {counter}: an offer's facts in your language and in German, for an office\n"
+            "• {helper}: you are searching for someone else; I then ask about that person",
             back=word(BACK), restart=word(RESTART), language=word(LANGUAGE),
-            privacy=word(PRIVACY), forget=word(FORGET), help=word(HELP))
+            privacy=word(PRIVACY), forget=word(FORGET), help=word(HELP), share=word(SHARE),
+            counter=word(COUNTER), helper=word(HELPER))
 
     def _privacy(self, t: Lang) -> str:
         """What is stored, what never is, for how long, and what the city gets: exactly what
@@ -417,7 +432,7 @@ class Engine:
         suggested = (negotiate(inbound.locale_hint, self.languages)
                      or negotiate(guess_language(text), self.languages))
         command = self.vocabulary.command(text) if text else None
-        if command in {"help", "privacy", "share", "counter"}:
+        if command in {"help", "privacy", "share", "counter", "helper"}:
             # Asked before anything else (a menu entry): answer, then ask for the language.
             return self._command(command, state.evolve(step="language", suggested=suggested),
                                  today)
@@ -502,15 +517,23 @@ class Engine:
 
     def _topic_choices(self, state: State) -> Choices:
         t = self.lang(state)
-        return self._memo(("topic", t.code), lambda: self._build_topic_choices(t))
+        return self._memo(("topic", t.code, "helper" * state.helper),
+                          lambda: self._build_topic_choices(t, state.helper))
 
-    def _build_topic_choices(self, t: Lang) -> Choices:
+    def _build_topic_choices(self, t: Lang, helper: bool = False) -> Choices:
         options = tuple(Choice(f"topic:{topic.id}", pick(topic.name, t.code))
                         for topic in self._menu)
+        if helper:
+            return Choices(t._("What is the person you are helping looking for? Tap a topic "
+                               "or write in your own words."), options)
+        # Last, after the topics, so that "3" still picks the third topic.
+        options += (Choice("helper", t._("I am helping someone")),)
         return Choices(t._("What are you looking for? Tap a topic or write in your own words."),
                        options)
 
     def _on_topic(self, state: State, inbound: Inbound, text: str, today: date) -> _Turn:
+        if inbound.choice == "helper":
+            return self._helper_on(state, today)
         if inbound.choice:
             topic_id = inbound.choice.removeprefix("topic:")
             if inbound.choice.startswith("topic:") and topic_id in self.catalogue.topics:
@@ -618,9 +641,9 @@ class Engine:
         def build() -> Choices:
             options = tuple(Choice(f"a:{question.id}:{o.id}", pick(o.label, t.code))
                             for o in question.options)
-            return Choices(pick(question.text, t.code), options)
+            return Choices(pick(question.text_for(state.helper), t.code), options)
 
-        return self._memo(("question", question.id, t.code), build)
+        return self._memo(("question", question.id, t.code, "helper" * state.helper), build)
 
     def _on_question(self, state: State, inbound: Inbound, text: str, today: date) -> _Turn:
         question = self.catalogue.question(state.question or "")

@@ -41,6 +41,10 @@ class State:
     #: The referral code of the start link that brought the person (an organisation's
     #: code, for the anonymous statistics), if any.
     referral: str | None = None
+    #: Helper mode: the person searches for someone else ("I am helping someone"). Changes
+    #: only how questions are phrased, never which offers are found; ends with "restart".
+    #: Added without a version bump: older states simply lack it (False).
+    helper: bool = False
 
     def evolve(self, **changes: Any) -> State:
         """A copy with some fields changed: dataclasses.replace without its per-call field
@@ -87,6 +91,7 @@ class State:
                 shown=max(0, int(data.get("shown") or 0)),
                 misses=max(0, int(data.get("misses") or 0)),
                 referral=_opt_str(data.get("referral")),
+                helper=data.get("helper") is True,
             )
         except (TypeError, ValueError, AttributeError):
             return cls()

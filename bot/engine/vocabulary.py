@@ -37,6 +37,8 @@ PRIVACY = N_("privacy, data protection, my data, what do you store")
 SHARE = N_("share, invite, tell a friend, recommend")
 # NOTE: translators: words (comma-separated) for an offer's details to show staff at an office.
 COUNTER = N_("counter, show at the counter, for the office")
+# NOTE: translators: words (comma-separated) that say "I am searching for another person".
+HELPER = N_("i am helping someone, helping someone, for someone else, helper")
 # NOTE: translators: words (comma-separated) that ask for more results.
 MORE = N_("more, show more, next, more offers")
 # NOTE: translators: words (comma-separated) that mean yes.
@@ -64,7 +66,7 @@ COMMAND_DESCRIPTIONS: Mapping[str, str] = {
 
 COMMANDS: Mapping[str, str] = {
     "restart": RESTART, "back": BACK, "language": LANGUAGE, "help": HELP, "privacy": PRIVACY,
-    "forget": FORGET, "share": SHARE, "counter": COUNTER,
+    "forget": FORGET, "share": SHARE, "counter": COUNTER, "helper": HELPER,
 }
 
 
