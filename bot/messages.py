@@ -41,6 +41,19 @@ class Text:
 
 
 @dataclass(frozen=True)
+class CounterCard(Text):
+    """An offer's facts for office staff: `user` (intro, title, facts) in the person's
+    language and `german` (heading, title, facts) in German, empty when the person's language
+    is German. `text` is both, one under the other, for platforms that show text; Telegram
+    also draws the two side by side as a picture."""
+
+    lang: str = ""
+    language_name: str = ""
+    user: tuple[str, ...] = ()
+    german: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Choices:
     """A question with options; the person may also answer in free text or with a number."""
 
@@ -65,7 +78,7 @@ class Offers:
     rtl: bool = False
 
 
-Reply = Text | Choices | Offers
+Reply = Text | Choices | Offers  # CounterCard is a Text
 
 
 @dataclass(frozen=True)
@@ -110,7 +123,8 @@ def inbound_from_json(data: dict[str, Any]) -> Inbound:
                    late=bool(data.get("late", False)))
 
 
-_REPLY_KINDS: dict[type, str] = {Text: "text", Choices: "choices", Offers: "offers"}
+_REPLY_KINDS: dict[type, str] = {Text: "text", CounterCard: "counter", Choices: "choices",
+                                 Offers: "offers"}
 
 
 def reply_to_json(reply: Reply) -> dict[str, Any]:
@@ -121,6 +135,9 @@ def reply_from_json(data: dict[str, Any]) -> Reply:
     kind, rtl = data["kind"], bool(data.get("rtl", False))
     if kind == "text":
         return Text(data["text"], rtl)
+    if kind == "counter":
+        return CounterCard(data["text"], rtl, data["lang"], data["language_name"],
+                           tuple(data["user"]), tuple(data["german"]))
     if kind == "choices":
         return Choices(data["text"], tuple(Choice(o["id"], o["label"]) for o in data["options"]),
                        rtl)

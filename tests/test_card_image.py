@@ -1,5 +1,5 @@
 """The counter card as a picture (bot/adapters/card_image.py) and on Telegram: the engine's
-real counter text is split into its two blocks and drawn side by side as a PNG.
+real counter card, its two blocks drawn side by side as a PNG.
 
 Needs Debian `chromium` and `fonts-noto-core` (as the posters do): when they are missing these
 tests fail with the package to install, they are never skipped."""
@@ -14,17 +14,11 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops
 
-from bot.adapters.card_image import (
-    GERMAN_HEADING,
-    SEPARATOR,
-    WIDTH,
-    missing_fonts,
-    render_card,
-    split_counter_text,
-)
+from bot.adapters.card_image import WIDTH, missing_fonts, render_card
 from bot.catalogue.model import pick
 from bot.engine import Engine
-from bot.messages import Text
+from bot.engine.engine import COUNTER_SEPARATOR
+from bot.messages import CounterCard, reply_from_json, reply_to_json
 from tests.dialogue import Dialogue, plain
 from tests.fake_telegram import FakeBotApi
 from tests.test_telegram import Running, _start, _stop
@@ -32,7 +26,10 @@ from tests.test_telegram import Running, _start, _stop
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-def _counter(engine: Engine, lang: str, number: int = 1) -> tuple[Text, str]:
+GERMAN_HEADING = "Für das Büro:"
+
+
+def _counter(engine: Engine, lang: str, number: int = 1) -> tuple[CounterCard, str]:
     """The counter card of the `number`-th childcare offer, and that offer's id."""
     dialogue = Dialogue(engine)
     dialogue.tap(f"lang:{lang}")
@@ -42,7 +39,7 @@ def _counter(engine: Engine, lang: str, number: int = 1) -> tuple[Text, str]:
     offer = dialogue.offers[number - 1]
     dialogue.send(f"counter {number}")
     card = dialogue.last[0]
-    assert isinstance(card, Text)
+    assert isinstance(card, CounterCard)
     return card, offer
 
 
@@ -63,26 +60,24 @@ def test_the_fonts_are_installed() -> None:
                          "fonts-noto-core (and chromium) to draw counter cards")
 
 
-# -- recognising the engine's counter text ---------------------------------------------------
+# -- the engine's counter card ----------------------------------------------------------------
 
 @pytest.mark.parametrize("lang", ["ar", "uk"])
-def test_the_engines_counter_text_splits_into_both_blocks(engine: Engine, lang: str) -> None:
+def test_the_engines_counter_card_has_both_blocks(engine: Engine, lang: str) -> None:
     card, offer = _counter(engine, lang)
-    blocks = split_counter_text(card.text)
-    assert blocks is not None
-    user, german = blocks
-    assert _title(engine, offer, lang) in plain(user[1])
-    assert plain(german[0]) == GERMAN_HEADING
-    assert german[1] == _title(engine, offer, "de")
-    assert any(line.startswith("Anbieter:") for line in german)
-    assert all(SEPARATOR not in line for line in user + german)
+    assert (card.lang, card.language_name) == (lang, engine.languages[lang].name)
+    assert _title(engine, offer, lang) in plain(card.user[1])
+    assert plain(card.german[0]) == GERMAN_HEADING
+    assert card.german[1] == _title(engine, offer, "de")
+    assert any(line.startswith("Anbieter:") for line in card.german)
+    assert card.text == "\n".join([*card.user, COUNTER_SEPARATOR, *card.german]), (
+        "platforms that show text get both blocks, one under the other")
+    assert reply_from_json(reply_to_json(card)) == card, "it survives the outbox"
 
 
-def test_other_texts_are_not_counter_cards(engine: Engine) -> None:
-    german_card, _ = _counter(engine, "de")  # one block only: nothing to put side by side
-    assert split_counter_text(german_card.text) is None
-    assert split_counter_text("Hallo") is None
-    assert split_counter_text(f"a\n{SEPARATOR}\nsomething else\nb") is None
+def test_a_german_counter_card_has_one_block(engine: Engine) -> None:
+    german_card, _ = _counter(engine, "de")  # nothing to put side by side
+    assert german_card.german == () and COUNTER_SEPARATOR not in german_card.text
 
 
 # -- the picture -------------------------------------------------------------------------------
@@ -90,10 +85,8 @@ def test_other_texts_are_not_counter_cards(engine: Engine) -> None:
 @pytest.mark.parametrize("lang", ["ar", "uk"])
 def test_the_picture_has_both_languages_side_by_side(engine: Engine, lang: str) -> None:
     card, _ = _counter(engine, lang)
-    blocks = split_counter_text(card.text)
-    assert blocks is not None
-    png = render_card(*blocks, rtl=card.rtl, user_name=engine.languages[lang].name,
-                      lang=lang)
+    png = render_card(card.user, card.german, rtl=card.rtl, user_name=card.language_name,
+                      lang=card.lang)
     assert png.startswith(PNG)
     with Image.open(io.BytesIO(png)) as image:
         image.load()

@@ -1,11 +1,10 @@
 """The counter card as a picture: the offer in the person's language and in German, side by
 side, for office staff to read off a phone (or print).
 
-The engine answers "counter N" with a `Text` (Engine._counter_card): the block in the
-person's language, a line of twelve em dashes, then the German block headed "Für das Büro:".
-`split_counter_text` recognises that text and gives back the two blocks; `render_card` draws
-them as a PNG, 1080 px wide: the person's language on the left (right-aligned and right to
-left for Arabic, Persian, Pashto), German on the right.
+The engine answers "counter N" with a `CounterCard` (bot/messages.py): the block in the
+person's language and the German block headed "Für das Büro:". `render_card` draws them as a
+PNG, 1080 px wide: the person's language on the left (right-aligned and right to left for
+Arabic, Persian, Pashto), German on the right.
 
 Why headless Chromium and not Pillow: Pillow's text layout (with libraqm) shapes and orders
 one run of text in ONE font, and no Noto font has both Arabic and Latin letters (Noto Sans
@@ -32,12 +31,6 @@ from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
-#: The line between the two blocks of the engine's counter card. NOTE: a literal in
-#: Engine._counter_card ("—" * 12); keep the two equal until the engine exports it.
-SEPARATOR = "\u2014" * 12
-#: The first line of the German block: the German translation of "For the office:"
-#: (locales/de/LC_MESSAGES/messages.po).
-GERMAN_HEADING = "Für das Büro:"
 #: The German block's heading on the picture.
 GERMAN_NAME = "Deutsch"
 
@@ -54,26 +47,10 @@ ETHIOPIC_FONT = "Noto Sans Ethiopic"
 FONT_PACKAGE = "fonts-noto-core"
 FONT_STACK = (BASE_FONT, ARABIC_FONT, ETHIOPIC_FONT, "DejaVu Sans", "sans-serif")
 
-_BIDI_CONTROLS = dict.fromkeys(map(ord, "\u200e\u200f\u2066\u2067\u2068\u2069"))
 
 
 class CardImageError(RuntimeError):
     """A program or font the picture needs is missing, or Chromium failed."""
-
-
-def _plain(line: str) -> str:
-    return line.translate(_BIDI_CONTROLS).strip()
-
-
-def split_counter_text(text: str, heading: str = GERMAN_HEADING
-                       ) -> tuple[list[str], list[str]] | None:
-    """The two blocks of the engine's counter card (lines as sent, the separator dropped;
-    the German block starts with its heading), or None for any other text."""
-    lines = text.split("\n")
-    for i in range(1, len(lines) - 2):
-        if _plain(lines[i]) == SEPARATOR and _plain(lines[i + 1]) == heading:
-            return lines[:i], lines[i + 1:]
-    return None
 
 
 def _script_fonts(lines: Sequence[str]) -> set[str]:

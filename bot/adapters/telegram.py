@@ -47,11 +47,11 @@ from tornado.web import Application as WebApplication
 from tornado.web import RequestHandler
 
 from bot.adapters import SettingsError
-from bot.adapters.card_image import render_card, split_counter_text
+from bot.adapters.card_image import render_card
 from bot.adapters.telegram_render import NUMBERED, render
 from bot.admin import Admin, AdminCommand, describe_reload
 from bot.engine.vocabulary import COMMAND_DESCRIPTIONS
-from bot.messages import ConversationId, Inbound, Reply, Text
+from bot.messages import ConversationId, CounterCard, Inbound, Reply, Text
 from bot.reload import Outcome
 from bot.service import Deliver, Service
 
@@ -288,24 +288,19 @@ class TelegramAdapter:
                     log.warning("Telegram refused a reply (%s); it is dropped",
                                 type(err).__name__)
                     return
-            if isinstance(reply, Text) and (blocks := split_counter_text(reply.text)):
-                await self._send_card(bot, chat_id, reply, *blocks)
+            if isinstance(reply, CounterCard) and reply.german:
+                await self._send_card(bot, chat_id, reply)
         return deliver
 
-    async def _send_card(self, bot: Bot, chat_id: int, reply: Text, user: list[str],
-                         german: list[str]) -> None:
+    async def _send_card(self, bot: Bot, chat_id: int, card: CounterCard) -> None:
         """The counter card also as a picture (card_image.py), captioned with the offer's
         German title. Best effort: the text was sent, so a failure only loses the picture
         and is never retried (that would send the text again)."""
-        languages = self.service.engine.languages
-        lang = next((t for t in languages.values() if user and t.code != "de" and user[0] ==
-                     t.finish(t._("Show this message to the staff at the counter:"))), None)
         try:
             async with self._rendering:  # each card is a Chromium process: a few at a time
-                png = await asyncio.to_thread(render_card, user, german, reply.rtl,
-                                              lang.name if lang else "",
-                                              lang.code if lang else None)
-            caption = german[1].strip() if len(german) > 1 else None
+                png = await asyncio.to_thread(render_card, card.user, card.german, card.rtl,
+                                              card.language_name, card.lang)
+            caption = card.german[1].strip() if len(card.german) > 1 else None
             await bot.send_photo(chat_id, png, caption=caption[:1024] if caption else None)
         except Exception as err:  # noqa: BLE001  fonts or Chromium missing, Telegram refused
             # the type only: an exception text may quote what the person wrote

@@ -34,7 +34,8 @@ from bot.engine.vocabulary import (BACK, COUNTER, FORGET, HELP, HELPER, LANGUAGE
 from bot.i18n import Lang, negotiate
 from bot.links import parse_start, start_payload
 from bot.matching import PhraseIndex, TopicMatcher, guess_language, normalise
-from bot.messages import Choice, Choices, Inbound, OfferCard, Offers, Output, Text, UnmetNeed
+from bot.messages import (Choice, Choices, CounterCard, Inbound, OfferCard, Offers, Output, Text,
+                          UnmetNeed)
 
 #: Topics shown as buttons at most (a phone screen); the others are found by free text.
 MENU_TOPICS = 16
@@ -85,11 +86,8 @@ class _Turn:
         return _Turn(self.state, self.outputs + outputs)
 
 
-@dataclass(frozen=True)
-class _Finished(Text):
-    """A text whose lines were already finished in their own languages (the counter card:
-    German lines in an Arabic reply must not be anchored right-to-left); `_finish` turns it
-    into a plain Text unchanged."""
+#: The line between the two blocks of a counter card, where it is shown as text.
+COUNTER_SEPARATOR = "\u2014" * 12
 
 
 class Engine:
@@ -198,8 +196,8 @@ class Engine:
         lang = self.lang(turn.state or before)
         out: list[Output] = []
         for item in turn.outputs:
-            if isinstance(item, _Finished):
-                item = Text(item.text, lang.rtl)
+            if isinstance(item, CounterCard):
+                pass  # each block was finished in its own language when it was built
             elif isinstance(item, Text):
                 item = Text(lang.finish(item.text), lang.rtl)
             elif isinstance(item, Choices):
@@ -375,20 +373,21 @@ class Engine:
                 "for the first offer on this page, \u201c{counter} 2\u201d for the second, "
                 "and so on:", counter=word), *titles]))), today)
         return self._prompt(_Turn(state).say(
-            _Finished(self._counter_card(page[number - 1], t, today))), today)
+            self._counter_card(page[number - 1], t, today)), today)
 
-    def _counter_card(self, offer: Offer, t: Lang, today: date) -> str:
-        """The offer's title and facts (the same as on its card: nothing added) in `t`, then,
-        under a line, in German for the staff; one block when `t` is German. Each block is
-        finished in its own language, so German lines stay left-to-right in Arabic."""
+    def _counter_card(self, offer: Offer, t: Lang, today: date) -> CounterCard:
+        """The offer's title and facts (the same as on its card: nothing added) in `t`, and
+        in German for the staff; one block when `t` is German. Each block is finished in its
+        own language, so German lines stay left-to-right in an Arabic reply."""
         title, lines = self._facts(offer, t, today)
-        text = [t.finish(t._("Show this message to the staff at the counter:")), title, *lines]
-        german = self.languages.get("de")
-        if german is not None and german.code != t.code:
-            german_title, german_lines = self._facts(offer, german, today)
-            text += ["—" * 12, german.finish(german._("For the office:")), german_title,
-                     *german_lines]
-        return "\n".join(text)
+        user = (t.finish(t._("Show this message to the staff at the counter:")), title, *lines)
+        german: tuple[str, ...] = ()
+        de = self.languages.get("de")
+        if de is not None and de.code != t.code:
+            german_title, german_lines = self._facts(offer, de, today)
+            german = (de.finish(de._("For the office:")), german_title, *german_lines)
+        text = "\n".join([*user, *((COUNTER_SEPARATOR, *german) if german else ())])
+        return CounterCard(text, t.rtl, t.code, t.name, user, german)
 
     def _back(self, state: State, today: date) -> _Turn:
         if state.step in {"question", "results"} and state.answers:
