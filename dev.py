@@ -6,8 +6,9 @@
                                     (ARGS go to pytest)
     python3 dev.py bench [NAME] [ARGS...]
                                     set up with bench extras, then run every benchmark one
-                                    after the other (benchmarks/scale.py, workers.py), or only
-                                    benchmarks/NAME.py; ARGS go to each (--quick works for all)
+                                    after the other (benchmarks/scale.py, workers.py,
+                                    soak.py), or only benchmarks/NAME.py; ARGS go to each
+                                    (--quick works for all)
 
 Only the standard library is used here, so a fresh clone needs nothing but Python 3.11+ and the
 package index. The environment lives in .venv/ and is reinstalled only when pyproject.toml changes.
@@ -31,7 +32,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 #: `dev.py bench` runs these benchmarks/NAME.py, in this order.
-BENCHMARKS = ("scale", "workers")
+BENCHMARKS = ("scale", "workers", "soak")
 VENV = ROOT / ".venv"
 STAMP = VENV / ".wegweiser-setup-stamp"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
