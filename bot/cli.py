@@ -398,6 +398,7 @@ def cmd_share(args: argparse.Namespace) -> int:
     if args.qr is None and args.poster is None:
         return 0
     from bot import poster
+    from bot.chromium import RenderError
 
     try:
         if args.qr is not None:
@@ -413,7 +414,7 @@ def cmd_share(args: argparse.Namespace) -> int:
             png = poster.render_poster(blocks, args.poster,
                                        subtitle=pick(topic.name, "de") if topic else None)
             print(f"wrote {args.poster} and {png}")
-    except (ValueError, poster.PosterError) as err:
+    except (ValueError, RenderError) as err:
         print(err, file=sys.stderr)
         return 1
     return 0

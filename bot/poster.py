@@ -21,16 +21,14 @@ from __future__ import annotations
 
 import html
 import math
-import os
-import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import segno
 
+from bot import chromium
 from bot.engine.vocabulary import N_
 from bot.i18n import Lang
 
@@ -48,12 +46,12 @@ FONT_STACK = ("Noto Sans", "Noto Sans Arabic", "Noto Naskh Arabic", "Noto Sans E
 #: The fonts a poster in a language needs -> the Debian package that has them.
 FONTS_FOR: dict[str, str] = {"ar": "Noto Sans Arabic", "fa": "Noto Sans Arabic",
                              "ps": "Noto Sans Arabic", "ti": "Noto Sans Ethiopic"}
-FONT_PACKAGE = "fonts-noto-core"
+FONT_PACKAGE = chromium.FONT_PACKAGE
 #: Latin and Cyrillic, needed by every poster.
 BASE_FONT = "Noto Sans"
 
 
-class PosterError(RuntimeError):
+class PosterError(chromium.RenderError):
     """A program or font the poster needs is missing, or a program failed."""
 
 
@@ -163,25 +161,10 @@ header {{ height: {HEADER}mm; border-bottom: 0.8mm solid #1d5f8a; }}
 
 # --- I/O: fonts, Chromium, pdftoppm, files ----------------------------------------------------
 
-def _program(*names: str, package: str) -> str:
-    for name in names:
-        if found := shutil.which(name):
-            return found
-    raise PosterError(f"{names[0]} not found: install the Debian package {package} "
-                      "(`python3 dev.py test` installs it)")
-
-
 def missing_fonts(langs: Iterable[str]) -> list[str]:
     """The font families a poster in `langs` needs that fontconfig does not know."""
-    fc_list = _program("fc-list", package="fontconfig")
-    wanted = [BASE_FONT, *sorted({FONTS_FOR[lang] for lang in langs if lang in FONTS_FOR})]
-    missing = []
-    for family in wanted:
-        done = subprocess.run([fc_list, family, "family"], capture_output=True, text=True,
-                              timeout=60)
-        if family not in done.stdout:
-            missing.append(family)
-    return missing
+    return chromium.missing_fonts(
+        [BASE_FONT, *sorted({FONTS_FOR[lang] for lang in langs if lang in FONTS_FOR})])
 
 
 def save_qr(data: str, path: Path, scale: int = 10) -> None:
@@ -193,35 +176,17 @@ def save_qr(data: str, path: Path, scale: int = 10) -> None:
 
 def print_pdf(page_html: str, pdf: Path, timeout: float = 120) -> None:
     """Print an HTML page to `pdf` with headless Chromium."""
-    chromium = _program("chromium", "chromium-browser", package="chromium")
-    with tempfile.TemporaryDirectory(prefix="wegweiser-poster-") as tmp:
-        page = Path(tmp) / "poster.html"
-        page.write_text(page_html, "utf-8")
-        out = Path(tmp) / "poster.pdf"
-        # --no-sandbox: the page is our own, with no scripts and nothing from the network, and
-        # Chromium's sandbox does not start as root or in many containers.
-        command = [chromium, "--headless", "--no-sandbox", "--disable-gpu",
-                   "--disable-background-networking", "--disable-component-update",
-                   "--disable-sync", "--no-first-run", "--hide-scrollbars",
-                   "--no-pdf-header-footer", "--print-to-pdf-no-header",
-                   f"--user-data-dir={Path(tmp) / 'profile'}",
-                   f"--print-to-pdf={out}", page.as_uri()]
-        try:
-            done = subprocess.run(command, capture_output=True, timeout=timeout,
-                                  env={**os.environ, "HOME": tmp})
-        except subprocess.TimeoutExpired as err:
-            raise PosterError(f"chromium did not finish printing within {timeout:.0f} s") \
-                from err
-        if done.returncode != 0 or not out.exists() or out.stat().st_size == 0:
-            raise PosterError("chromium could not print the poster: "
-                              + done.stderr.decode(errors="replace")[-2000:])
-        pdf.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(out, pdf)
+    printed = chromium.render(
+        page_html, "poster.pdf",
+        lambda out: ["--no-pdf-header-footer", "--print-to-pdf-no-header",
+                     f"--print-to-pdf={out}"], timeout)
+    pdf.parent.mkdir(parents=True, exist_ok=True)
+    pdf.write_bytes(printed)
 
 
 def pdf_to_png(pdf: Path, png: Path, dpi: int = 300) -> None:
     """The first page of `pdf` as a PNG (pdftoppm, poppler-utils)."""
-    pdftoppm = _program("pdftoppm", package="poppler-utils")
+    pdftoppm = chromium.program("pdftoppm", package="poppler-utils")
     stem = png.with_suffix("")
     done = subprocess.run([pdftoppm, "-png", "-r", str(dpi), "-singlefile", str(pdf),
                            str(stem)], capture_output=True, timeout=120)

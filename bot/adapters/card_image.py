@@ -22,14 +22,10 @@ from __future__ import annotations
 
 import html
 import io
-import os
-import shutil
-import subprocess
-import tempfile
 import unicodedata
 from collections.abc import Sequence
-from functools import lru_cache
-from pathlib import Path
+
+from bot import chromium
 
 #: The German block's heading on the picture.
 GERMAN_NAME = "Deutsch"
@@ -44,12 +40,12 @@ _MARGIN = 48
 BASE_FONT = "Noto Sans"
 ARABIC_FONT = "Noto Sans Arabic"
 ETHIOPIC_FONT = "Noto Sans Ethiopic"
-FONT_PACKAGE = "fonts-noto-core"
+FONT_PACKAGE = chromium.FONT_PACKAGE
 FONT_STACK = (BASE_FONT, ARABIC_FONT, ETHIOPIC_FONT, "DejaVu Sans", "sans-serif")
 
 
 
-class CardImageError(RuntimeError):
+class CardImageError(chromium.RenderError):
     """A program or font the picture needs is missing, or Chromium failed."""
 
 
@@ -102,50 +98,16 @@ section + section {{ border-left: 3px solid #1d5f8a; }}
 
 # --- I/O: fonts, Chromium, trimming ---------------------------------------------------------
 
-def _program(*names: str, package: str) -> str:
-    for name in names:
-        if found := shutil.which(name):
-            return found
-    raise CardImageError(f"{names[0]} not found: install the Debian package {package}")
-
-
-@lru_cache(maxsize=16)
-def _font_known(family: str) -> bool:
-    fc_list = _program("fc-list", package="fontconfig")
-    done = subprocess.run([fc_list, family, "family"], capture_output=True, text=True, check=False,
-                          timeout=60)
-    return family in done.stdout
-
-
 def missing_fonts(lines: Sequence[str]) -> list[str]:
     """The font families these lines need that fontconfig does not know."""
-    return [family for family in [BASE_FONT, *sorted(_script_fonts(lines))]
-            if not _font_known(family)]
+    return chromium.missing_fonts([BASE_FONT, *sorted(_script_fonts(lines))])
 
 
 def _screenshot(page_html: str, timeout: float) -> bytes:
-    chromium = _program("chromium", "chromium-browser", package="chromium")
-    with tempfile.TemporaryDirectory(prefix="wegweiser-card-") as tmp:
-        page = Path(tmp) / "card.html"
-        page.write_text(page_html, "utf-8")
-        out = Path(tmp) / "card.png"
-        # --no-sandbox: the page is our own, with no scripts and nothing from the network
-        # (as for the posters, bot/poster.py).
-        command = [chromium, "--headless", "--no-sandbox", "--disable-gpu",
-                   "--disable-background-networking", "--disable-component-update",
-                   "--disable-sync", "--no-first-run", "--hide-scrollbars",
-                   "--force-device-scale-factor=1", f"--window-size={WIDTH},{_CANVAS_HEIGHT}",
-                   f"--user-data-dir={Path(tmp) / 'profile'}", f"--screenshot={out}",
-                   page.as_uri()]
-        try:
-            done = subprocess.run(command, capture_output=True, timeout=timeout, check=False,
-                                  env={**os.environ, "HOME": tmp})
-        except subprocess.TimeoutExpired as err:
-            raise CardImageError(f"chromium did not finish within {timeout:.0f} s") from err
-        if done.returncode != 0 or not out.exists() or out.stat().st_size == 0:
-            raise CardImageError("chromium could not draw the card: "
-                                 + done.stderr.decode(errors="replace")[-2000:])
-        return out.read_bytes()
+    return chromium.render(
+        page_html, "card.png",
+        lambda out: ["--force-device-scale-factor=1", f"--window-size={WIDTH},{_CANVAS_HEIGHT}",
+                     f"--screenshot={out}"], timeout)
 
 
 def _trim(png: bytes) -> bytes:
