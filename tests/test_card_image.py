@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import html
 import io
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from PIL import Image, ImageChops
@@ -20,8 +18,7 @@ from bot.engine import Engine
 from bot.engine.engine import COUNTER_SEPARATOR
 from bot.messages import CounterCard, reply_from_json, reply_to_json
 from tests.dialogue import Dialogue, plain
-from tests.fake_telegram import FakeBotApi
-from tests.test_telegram import Running, _start, _stop
+from tests.test_telegram import Running, telegram  # noqa: F401  (the running bot)
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -119,17 +116,7 @@ def test_arabic_letters_are_joined(engine: Engine) -> None:
 
 # -- on Telegram -----------------------------------------------------------------------------
 
-@pytest.fixture
-async def telegram(engine: Engine, tmp_path: Path) -> AsyncIterator[Running]:
-    api = FakeBotApi()
-    await api.start()
-    running = await _start(api, engine, tmp_path / "store.sqlite3")
-    yield running
-    await _stop(running)
-    await api.stop()
-
-
-async def test_the_counter_card_comes_as_text_and_as_a_picture(telegram: Running,
+async def test_the_counter_card_comes_as_text_and_as_a_picture(telegram: Running,  # noqa: F811
                                                                 engine: Engine) -> None:
     api = telegram.api
     api.send_text("/start ar_childcare")
