@@ -19,7 +19,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from bot.engine import Engine, State
 from bot.messages import (ConversationId, Inbound, Reply, Signal, inbound_from_json,
@@ -51,6 +51,7 @@ class Service:
         self.store = store
         self.clock = clock
         self._busy = 0
+        self._key: tuple[date, bytes] | None = None
         self._quiet = asyncio.Event()
         self._quiet.set()
 
@@ -163,12 +164,19 @@ class Service:
         signals = [item for item in outputs if isinstance(item, Signal)]
         if signals or new_state is None:  # after the commit: a crash may lose a count only
             day = now.date()
-            key = await self.store.day_key(day)
+            key = await self._day_key(day)
             if new_state is None:  # "forget": today's events could still be linked to them
                 await self.store.forget_visitor(day, visitor(key, conversation))
             else:
                 await self.store.record(events_of(signals, conversation, key, day))
         return await self._send(conversation, replies, deliver)
+
+    async def _day_key(self, day: date) -> bytes:
+        """The store's secret of the day, asked for once a day rather than on every turn;
+        the first turn of the next day replaces it, so yesterday's is not kept."""
+        if self._key is None or self._key[0] != day:
+            self._key = (day, await self.store.day_key(day))
+        return self._key[1]
 
     async def _flush(self, conversation: ConversationId, deliver: Deliver | None) -> list[Reply]:
         """Send what an earlier worker committed but did not get out."""

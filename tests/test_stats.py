@@ -154,3 +154,22 @@ async def test_forget_also_takes_the_days_statistics_of_the_person(engine: Engin
     left = await store.stat_events(NOW.date(), NOW.date())
     key = await store.day_key(NOW.date())
     assert left and {e.visitor for e in left} == {visitor(key, other)}
+
+
+async def test_the_day_secret_is_asked_for_once_a_day_not_on_every_turn(engine: Engine) -> None:
+    store = MemoryStore()
+    asked: list[object] = []
+    day_key = store.day_key
+
+    async def counting(day):  # noqa: ANN001
+        asked.append(day)
+        return await day_key(day)
+
+    store.day_key = counting  # type: ignore[method-assign]
+    clock = [NOW]
+    service = Service(engine, store, clock=lambda: clock[0])
+    for i, text in enumerate(["kita", "1", "any", "restart", "school"]):
+        await service.handle(AMIRA, Inbound(text=text, locale_hint="en"), str(i))
+    clock[0] = NOW + timedelta(days=1)
+    await service.handle(AMIRA, Inbound(text="kita"), "9")
+    assert asked == [NOW.date(), NOW.date() + timedelta(days=1)]
