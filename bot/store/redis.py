@@ -320,7 +320,9 @@ class RedisStore:
                             "refused")
                 return
             except RedisError as err:  # a network blip: the lock may still be ours
-                log.warning("could not renew a conversation lock, trying again: %s", err)
+                # the type only: a Redis error's text may name the key, and so the person
+                log.warning("could not renew a conversation lock, trying again (%s)",
+                            type(err).__name__)
 
     async def forget_idle(self, before: datetime) -> int:
         cutoff = _unix_time(before)
