@@ -95,8 +95,9 @@ class UnmetNeed:
 
 @dataclass(frozen=True)
 class Signal:
-    """A step of a conversation for the anonymous statistics (bot/stats/model.py), never
-    shown: a kind and labels that are ids from the catalogue, never text."""
+    """A step of a conversation for the anonymous statistics (bot/stats/model.py) and the
+    operators' metrics, never shown: a kind and labels that are ids from the catalogue or
+    numbers, never text."""
 
     kind: str
     labels: tuple[tuple[str, str], ...]

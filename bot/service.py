@@ -16,15 +16,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
+from typing import Protocol
 
 from bot.engine import Engine, State
 from bot.messages import (ConversationId, Inbound, Reply, Signal, inbound_from_json,
                           inbound_to_json, replies_of, reply_from_json, reply_to_json)
-from bot.stats.collect import KEEP_EVENTS_DAYS, events_of, roll_up, visitor
+from bot.stats.collect import KEEP_EVENTS_DAYS, channel_of, events_of, roll_up, visitor
 from bot.store import Store
 from bot.store.base import Event, LockLost
 
@@ -43,13 +45,24 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class Observer(Protocol):
+    """Told about every turn, for the operators' metrics (bot/metrics.py): the channel
+    ("telegram"), how long the turn took until its replies were sent, whether the engine
+    handled it, and its signals. Never the conversation id or a text."""
+
+    def turn_done(self, channel: str, seconds: float, ok: bool,
+                  signals: Sequence[Signal]) -> None: ...
+
+
 class Service:
     """Handles the events of each conversation in order, once. `engine` may be swapped live."""
 
-    def __init__(self, engine: Engine, store: Store, clock: Clock = utc_now):
+    def __init__(self, engine: Engine, store: Store, clock: Clock = utc_now,
+                 observer: Observer | None = None):
         self.engine = engine
         self.store = store
         self.clock = clock
+        self.observer = observer
         self._busy = 0
         self._key: tuple[date, bytes] | None = None
         self._quiet = asyncio.Event()
@@ -144,6 +157,7 @@ class Service:
 
     async def _turn(self, conversation: ConversationId, event: Event,
                     deliver: Deliver | None) -> list[Reply]:
+        started = time.perf_counter()
         stored = await self.store.load(conversation)
         state = State.from_json(stored) if stored is not None else None
         now = self.clock()
@@ -157,6 +171,9 @@ class Service:
         except Exception as err:  # noqa: BLE001  a bug must not block the person's inbox
             log.error("the engine failed on an event (%s); it is dropped", type(err).__name__)
             await self.store.commit(conversation, stored, event.id, [], now)
+            if self.observer is not None:
+                self.observer.turn_done(channel_of(conversation),
+                                        time.perf_counter() - started, False, [])
             return []
         replies = replies_of(outputs)
         await self.store.commit(conversation, new_state.to_json() if new_state else None,
@@ -169,7 +186,11 @@ class Service:
                 await self.store.forget_visitor(day, visitor(key, conversation))
             else:
                 await self.store.record(events_of(signals, conversation, key, day))
-        return await self._send(conversation, replies, deliver)
+        sent = await self._send(conversation, replies, deliver)
+        if self.observer is not None:
+            self.observer.turn_done(channel_of(conversation), time.perf_counter() - started,
+                                    True, signals)
+        return sent
 
     async def _day_key(self, day: date) -> bytes:
         """The store's secret of the day, asked for once a day rather than on every turn;

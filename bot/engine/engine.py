@@ -27,15 +27,15 @@ from datetime import date, datetime
 from bot.catalogue import Catalogue
 from bot.catalogue.model import Offer, Option, Question, pick
 from bot.engine.selection import Selection
-from bot.engine.signals import district_of, district_question, signals
+from bot.engine.signals import MATCHED, district_of, district_question, signals
 from bot.engine.state import State
 from bot.engine.vocabulary import (BACK, COUNTER, FORGET, HELP, HELPER, LANGUAGE, PRIVACY,
                                    RESTART, SHARE, Vocabulary)
 from bot.i18n import Lang, negotiate
 from bot.links import parse_start, start_payload
 from bot.matching import PhraseIndex, TopicMatcher, guess_language, normalise
-from bot.messages import (Choice, Choices, CounterCard, Inbound, OfferCard, Offers, Output, Text,
-                          UnmetNeed)
+from bot.messages import (Choice, Choices, CounterCard, Inbound, OfferCard, Offers, Output,
+                          Signal, Text, UnmetNeed)
 
 #: Topics shown as buttons at most (a phone screen); the others are found by free text.
 MENU_TOPICS = 16
@@ -547,11 +547,15 @@ class Engine:
         match = self.topics.match(text)
         close = match.close
         if len(close) == 1:
-            return self._topic_chosen(state, close[0], today)
-        if len(close) > 1:
-            return self._prompt(_Turn(state.evolve(step="clarify", close=close[:3],
+            turn = self._topic_chosen(state, close[0], today)
+        elif len(close) > 1:
+            turn = self._prompt(_Turn(state.evolve(step="clarify", close=close[:3],
                                                    misses=0)), today)
-        return self._not_understood(state, today, "topic")
+        else:
+            turn = self._not_understood(state, today, "topic")
+        outcome = {0: "none", 1: "one"}.get(len(close), "several")
+        best = match.topics[0].score if match.topics else 0.0
+        return turn.say(Signal(MATCHED, (("outcome", outcome), ("score", f"{best:.3f}"))))
 
     def _not_understood(self, state: State, today: date, where: str) -> _Turn:
         t = self.lang(state)

@@ -13,6 +13,12 @@ from bot.catalogue.model import Question
 from bot.engine.state import State
 from bot.messages import Offers, Output, Signal, UnmetNeed
 
+#: A typed topic answer and how the matcher took it: labels "outcome" (one, several, none)
+#: and "score" (the best topic's, 0 to 1). For the operators' metrics (bot/metrics.py), not
+#: the statistics: it is emitted by the engine where matching happens, and the statistics
+#: store no kind outside bot/stats/model.py's KINDS.
+MATCHED = "matched"
+
 
 def district_question(catalogue: Catalogue) -> Question | None:
     """The question whose options rank offers by part of town ("district"), if any."""
