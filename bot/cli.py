@@ -1,17 +1,19 @@
-"""The `wegweiser` command: chat, run, validate, match."""
+"""The `wegweiser` command: chat, run, status, config, validate, match, report, share."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import logging
 import os
 import signal
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot import __version__
 from bot.catalogue import CatalogueError, check_catalogue, load_catalogue
@@ -20,26 +22,33 @@ from bot.i18n import negotiate
 from bot.i18n.catalogues import load_languages
 from bot.matching import TopicMatcher, guess_language
 from bot.catalogue.parsecache import ParseCache
+from bot.config import Config, secrets
+from bot.config import load as load_config
+from bot.logs import configure_logging
 from bot.paths import default_cache_dir, default_content, default_data_dir, default_locales
-from bot.reload import Reloader
+from bot.reload import Outcome, Reloader
 from bot.service import Service
 from bot.stats.collect import KEEP_EVENTS_DAYS
+from bot.status import status_url
 from bot.store import MemoryStore, open_store
+
+if TYPE_CHECKING:
+    from bot.runner import Runner
 
 log = logging.getLogger("wegweiser")
 
 
-def _cache() -> ParseCache:
-    return ParseCache(default_cache_dir() / "parsed")
+def _cache(env: Mapping[str, str]) -> ParseCache:
+    return ParseCache(default_cache_dir(env) / "parsed")
 
 
-def _build_engine(content: Path, locales: Path, keep_days: int = 30,
+def _build_engine(content: Path, locales: Path, cache: ParseCache, keep_days: int = 30,
                   share_link: Callable[[str], str] | None = None) -> Engine:
-    return Engine(load_catalogue(content, _cache()), load_languages(locales),
+    return Engine(load_catalogue(content, cache), load_languages(locales),
                   keep_days=keep_days, share_link=share_link)
 
 
-def _share_link(env: Mapping[str, str] = os.environ) -> Callable[[str], str] | None:
+def _share_link(env: Mapping[str, str]) -> Callable[[str], str] | None:
     """Links in shared invitations and results open the bot on Telegram when its username is
     known (WEGWEISER_TELEGRAM_BOT); Matrix links cannot carry a search."""
     from bot.links import telegram_link
@@ -55,7 +64,7 @@ def _print_problems(problems: Sequence[object], stream=sys.stderr) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    catalogue, problems = check_catalogue(args.dir, _cache())
+    catalogue, problems = check_catalogue(args.dir, _cache(args.env))
     if problems:
         _print_problems(problems, sys.stdout)
         return 1
@@ -76,7 +85,7 @@ def _match_json(matcher: TopicMatcher, query: str, lang: str | None) -> str:
 
 
 def cmd_match(args: argparse.Namespace) -> int:
-    matcher = TopicMatcher(load_catalogue(args.content, _cache()))
+    matcher = TopicMatcher(load_catalogue(args.content, _cache(args.env)))
     queries = [args.query] if args.query is not None else (
         line.rstrip("\n") for line in sys.stdin)
     for query in queries:
@@ -93,7 +102,7 @@ def cmd_match(args: argparse.Namespace) -> int:
 def cmd_chat(args: argparse.Namespace) -> int:
     from bot.adapters.console import ConsoleAdapter
 
-    engine = _build_engine(args.content, args.locales)
+    engine = _build_engine(args.content, args.locales, _cache(args.env))
     lang = negotiate(args.lang, engine.languages) if args.lang else None
     if args.lang and not lang:
         print(f"No translation for {args.lang!r}; available: "
@@ -111,37 +120,49 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from bot import adapters
+    from bot.config import check_adapters
+    from bot.endpoint import EndpointError
+    from bot.endpoint import serve as serve_endpoint
+    from bot.metrics import Metrics
+    from bot.runner import Runner
 
-    try:
-        adapter_cls = adapters.load(args.adapter)
-        check = getattr(adapter_cls, "check_settings", None)
-        if check:  # before anything is opened or created
-            check()
-    except (LookupError, ValueError) as err:  # unknown adapter, or a setting missing
-        print(err, file=sys.stderr)
+    config: Config = args.config
+    names = _adapter_names(args)
+    if not names:
+        print("Name the chat platforms to serve: `wegweiser run telegram` (or several: "
+              "`wegweiser run telegram matrix`), or set [bot] adapters in the config file "
+              "(WEGWEISER_ADAPTERS).", file=sys.stderr)
         return 2
-    engine = _build_engine(args.content, args.locales, args.keep_days, _share_link())
+    problems = check_adapters(config, names)  # before anything is opened or created
+    if problems:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        return 2
+    cache = _cache(args.env)
+    engine = _build_engine(args.content, args.locales, cache, args.keep_days,
+                           _share_link(args.env))
     try:
-        store = open_store(args.data_dir)
+        store = open_store(args.data_dir, args.env)
     except ValueError as err:
         print(err, file=sys.stderr)
         return 2
-    service = Service(engine, store)
-    adapter = adapter_cls(service, data_dir=args.data_dir)
-    log.info("starting the %s adapter with %d offers", args.adapter, len(engine.catalogue.offers))
+    metrics = Metrics()
+    service = Service(engine, store, observer=metrics)
+    make = {name: functools.partial(adapters.load(name), service, data_dir=args.data_dir,
+                                    env=args.env) for name in names}
+    runner = Runner(make, metrics)
+    log.info("starting %s with %d offers", ", ".join(names), len(engine.catalogue.offers))
 
-    async def serve() -> None:
-        stop = getattr(adapter, "stop", None)
-        if stop is not None:  # the console adapter stops with the terminal instead
-            loop = asyncio.get_running_loop()
+    async def serve() -> bool:
+        loop = asyncio.get_running_loop()
+        if all(hasattr(adapters.load(name), "stop") for name in names):
+            # the console adapter stops with the terminal instead
             for signum in (signal.SIGTERM, signal.SIGINT):
-                # stop taking updates, finish the turns in flight, then return normally
-                loop.add_signal_handler(signum, stop)
-        reloader = Reloader(service, args.content, args.locales, _cache())
-        admin = getattr(adapter, "admin", None)
-        if admin is not None:  # the chat adapters: admins reload, and hear about failures
-            admin.reloader = reloader
-            reloader.listeners.append(adapter.tell_admins)
+                # stop taking messages, finish the turns in flight, then return normally
+                loop.add_signal_handler(signum, runner.stop)
+        reloader = Reloader(service, args.content, args.locales, cache)
+        _wire_admins(runner, reloader)
+        metrics.watch_catalogue(service, reloader)
         reloading: set[asyncio.Task[object]] = set()
 
         def reload_now() -> None:  # SIGHUP, as for most daemons
@@ -149,7 +170,15 @@ def cmd_run(args: argparse.Namespace) -> int:
             reloading.add(task)
             task.add_done_callback(reloading.discard)
 
-        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reload_now)
+        loop.add_signal_handler(signal.SIGHUP, reload_now)
+        listen = config.get("metrics.listen")
+        # the console is a person at a terminal, not a service to watch
+        watched = listen != "off" and names != ["console"]
+        endpoint = serve_endpoint(metrics, listen) if watched else None
+        if endpoint is not None:
+            log.info("health and metrics on http://%s/health and /metrics", listen)
+        counting = metrics.log_handler()
+        logging.getLogger().addHandler(counting)
         background = [
             asyncio.create_task(service.keep_forgetting(
                 timedelta(days=args.keep_days),
@@ -157,23 +186,101 @@ def cmd_run(args: argparse.Namespace) -> int:
             asyncio.create_task(reloader.watch()),
         ]
         try:
-            await adapter.run()
+            return await runner.run()
         finally:
             for task in background:
                 task.cancel()
+            if endpoint is not None:
+                endpoint.stop()
+            logging.getLogger().removeHandler(counting)
             await store.close()
-        log.info("stopped; every turn in flight was finished")
+            log.info("stopped; every turn in flight was finished")
 
     try:
-        asyncio.run(serve())
+        stopped = asyncio.run(serve())
+    except EndpointError as err:
+        print(err, file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
-        pass
+        return 0
+    return 0 if stopped or names == ["console"] else 1
+
+
+def _adapter_names(args: argparse.Namespace) -> list[str]:
+    """The adapters named on the command line, else in the settings, each once."""
+    return list(dict.fromkeys(args.adapters or args.config.get_list("bot.adapters")))
+
+
+def _wire_admins(runner: Runner, reloader: Reloader) -> None:
+    """Admins of every chat adapter can reload, and hear about reloads that failed, from
+    whichever instance of the adapter runs now (they are replaced when they restart)."""
+    def wire(name: str, adapter: object) -> None:
+        admin = getattr(adapter, "admin", None)
+        if admin is not None:
+            admin.reloader = reloader
+
+    def teller(name: str) -> Callable[[Outcome], Awaitable[None]]:
+        async def tell(outcome: Outcome) -> None:
+            adapter = runner.current.get(name)
+            if adapter is not None and hasattr(adapter, "tell_admins"):
+                await adapter.tell_admins(outcome)
+        return tell
+
+    runner.on_start.append(wire)
+    reloader.listeners.extend(teller(name) for name in runner.make)
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    from bot.config import check_adapters, describe
+
+    config: Config = args.config
+    names = _adapter_names(args)
+    source = (f"{config.file}, and the environment (which wins)" if config.file
+              else "the environment only (no config file: give --config FILE, set "
+                   "WEGWEISER_CONFIG, or put wegweiser.toml in the current folder)")
+    print(f"Settings from {source}:\n")
+    print("\n".join(describe(config)))
+    problems = [*config.problems, *check_adapters(config, names)]
+    for warning in config.warnings:
+        print(f"\nwarning: {warning}")
+    if problems:
+        print(f"\n{len(problems)} problem(s):", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    ready = f"; ready to run {', '.join(names)}" if names else (
+        "; no adapters named (set [bot] adapters, or `wegweiser config check telegram`)")
+    print(f"\nOK{ready}.")
     return 0
 
 
-def _days_from_env(name: str, default: int) -> int:
-    value = os.environ.get(name, str(default))
-    return int(value) if value.isdigit() and int(value) > 0 else default
+def cmd_config_example(args: argparse.Namespace) -> int:  # noqa: ARG001
+    from bot.config import example
+
+    sys.stdout.write(example())
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from bot.status import fetch, render
+
+    listen = args.config.get("metrics.listen")
+    if args.url is None and listen == "off":
+        print("The health endpoint is off ([metrics] listen / WEGWEISER_METRICS_LISTEN): "
+              "nothing to ask.", file=sys.stderr)
+        return 2
+    url = args.url or status_url(listen)
+    try:
+        healthy, report = fetch(url)
+    except OSError as err:
+        if not args.quiet:
+            print(f"No Wegweiser answers at {url} ({err}). Is `wegweiser run` running, with "
+                  "the same [metrics] listen setting?", file=sys.stderr)
+        return 2
+    if not args.quiet:
+        print(json.dumps(report, indent=2, ensure_ascii=False) if args.json
+              else render(report, url))
+    return 0 if healthy else 1
 
 
 def _interface_languages(locales: Path) -> list[str]:
@@ -203,7 +310,7 @@ def cmd_content_report(args: argparse.Namespace) -> int:
 
     from bot.catalogue.report import build_report, render_html, render_json, render_text
 
-    catalogue = load_catalogue(args.content, _cache())
+    catalogue = load_catalogue(args.content, _cache(args.env))
     today = args.today or datetime.now(UTC).date()  # the bot's day, as in bot/service.py
     report = build_report(catalogue, _interface_languages(args.locales), today,
                           expiring_within=args.expiring_within, review_after=args.review_after)
@@ -280,14 +387,14 @@ def _report_period(args: argparse.Namespace) -> tuple[date, date]:
     return first, last
 
 
-def _report_names(content: Path, lang: str) -> dict[str, dict[str, str]]:
+def _report_names(content: Path, lang: str, cache: ParseCache) -> dict[str, dict[str, str]]:
     """Names of topics and parts of town in the report's language, from the catalogue; none
     (ids are shown, with a warning) if it cannot be loaded."""
     from bot.catalogue.model import pick
     from bot.stats.report import DISTRICT_QUESTION
 
     try:
-        catalogue = load_catalogue(content, _cache())
+        catalogue = load_catalogue(content, cache)
     except CatalogueError as err:
         print(f"warning: the catalogue in {content} cannot be loaded ({err}): the report shows "
               "ids instead of names", file=sys.stderr)
@@ -311,13 +418,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     if first > last:
         print(f"--from {first} is after --to {last}", file=sys.stderr)
         return 2
-    if not os.environ.get("WEGWEISER_STORE", "").strip() and not (
+    if not args.env.get("WEGWEISER_STORE", "").strip() and not (
             args.data_dir / SQLITE_FILE).exists():
         print(f"No statistics in {args.data_dir}: there is no {SQLITE_FILE} (give the bot's "
               "--data-dir, or set WEGWEISER_STORE as for `wegweiser run`)", file=sys.stderr)
         return 1
     try:
-        store = open_store(args.data_dir)
+        store = open_store(args.data_dir, args.env)
     except ValueError as err:
         print(err, file=sys.stderr)
         return 2
@@ -329,7 +436,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             await store.close()
 
     report = build(asyncio.run(read()), first, last)
-    names = _report_names(args.content, args.lang)
+    names = _report_names(args.content, args.lang, _cache(args.env))
     if args.html is None and args.csv is None:
         sys.stdout.write(render_text(report, args.lang, names))
         return 0
@@ -352,7 +459,7 @@ def cmd_share(args: argparse.Namespace) -> int:
     from bot.engine.signals import district_question
     from bot.links import matrix_link, start_payload, telegram_link
 
-    catalogue = load_catalogue(args.content, _cache())
+    catalogue = load_catalogue(args.content, _cache(args.env))
     languages = load_languages(args.locales)
     where = district_question(catalogue)
     districts = [o.id for o in where.options] if where else []
@@ -376,8 +483,8 @@ def cmd_share(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(err, file=sys.stderr)
         return 2
-    bot = args.telegram_bot or os.environ.get("WEGWEISER_TELEGRAM_BOT")
-    matrix = args.matrix_user or os.environ.get("WEGWEISER_MATRIX_USER")
+    bot = args.telegram_bot or args.env.get("WEGWEISER_TELEGRAM_BOT")
+    matrix = args.matrix_user or args.env.get("WEGWEISER_MATRIX_USER")
     if not bot and not matrix:
         print("name the bot: --telegram-bot NAME (or WEGWEISER_TELEGRAM_BOT) and/or "
               "--matrix-user @name:server (or WEGWEISER_MATRIX_USER)", file=sys.stderr)
@@ -424,29 +531,65 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="wegweiser", description=(
         "Guides newcomers in Magdeburg to education and integration offers."))
     top.add_argument("--version", action="version", version=f"wegweiser {__version__}")
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--content", type=Path, default=default_content(),
-                        help="catalogue folder (default: the bundled content/)")
-    common.add_argument("--locales", type=Path, default=default_locales(),
-                        help="translations folder (default: the bundled locales/)")
+    top.add_argument("--config", dest="config_file", type=Path, metavar="FILE",
+                     help="settings file (default: WEGWEISER_CONFIG, else ./wegweiser.toml "
+                          "if there is one); environment variables win over it")
+    # the same option after the command (`wegweiser run --config FILE`); SUPPRESS keeps a
+    # subcommand that does not get it from overwriting the one given before the command
+    configured = argparse.ArgumentParser(add_help=False)
+    configured.add_argument("--config", dest="config_file", type=Path, metavar="FILE",
+                            default=argparse.SUPPRESS, help="settings file (TOML)")
+    common = argparse.ArgumentParser(add_help=False, parents=[configured])
+    common.add_argument("--content", type=Path,
+                        help="catalogue folder (default: [bot] content, WEGWEISER_CONTENT, "
+                             "else the bundled content/)")
+    common.add_argument("--locales", type=Path,
+                        help="translations folder (default: [bot] locales, "
+                             "WEGWEISER_LOCALES, else the bundled locales/)")
     sub = top.add_subparsers(dest="command", required=True)
 
     chat = sub.add_parser("chat", parents=[common], help="chat in this terminal")
     chat.add_argument("--lang", help="start in this language, e.g. ar, de, en")
     chat.set_defaults(func=cmd_chat)
 
-    run = sub.add_parser("run", parents=[common], help="serve a chat platform")
-    run.add_argument("adapter", help="which platform, e.g. console")
-    run.add_argument("--data-dir", type=Path, default=default_data_dir(),
-                     help="where conversations are stored (SQLite)")
-    run.add_argument("--keep-days", type=int, default=_days_from_env("WEGWEISER_KEEP_DAYS", 30),
-                     help="delete conversations idle for longer than this "
-                          "(WEGWEISER_KEEP_DAYS, default 30)")
-    run.add_argument("--keep-stats-days", type=int,
-                     default=_days_from_env("WEGWEISER_KEEP_STATS_DAYS", KEEP_EVENTS_DAYS),
+    run = sub.add_parser("run", parents=[common],
+                         help="serve chat platforms: telegram, matrix, or both at once")
+    run.add_argument("adapters", nargs="*", metavar="ADAPTER",
+                     help="telegram, matrix or console; several run side by side (default: "
+                          "[bot] adapters, WEGWEISER_ADAPTERS)")
+    run.add_argument("--data-dir", type=Path,
+                     help="where conversations are stored (SQLite; default: [bot] data_dir, "
+                          "WEGWEISER_DATA_DIR, else ~/.local/share/wegweiser)")
+    run.add_argument("--keep-days", type=_days,
+                     help="delete conversations idle for longer than this (default: "
+                          "[bot] keep_days, WEGWEISER_KEEP_DAYS, else 30)")
+    run.add_argument("--keep-stats-days", type=_days,
                      help="roll anonymous statistics events older than this up into daily "
-                          f"counts (WEGWEISER_KEEP_STATS_DAYS, default {KEEP_EVENTS_DAYS})")
+                          "counts (default: [bot] keep_stats_days, WEGWEISER_KEEP_STATS_DAYS, "
+                          f"else {KEEP_EVENTS_DAYS})")
     run.set_defaults(func=cmd_run)
+
+    settings = sub.add_parser("config", help="the settings: check them, or print an example")
+    settings_sub = settings.add_subparsers(dest="config_command", required=True)
+    check = settings_sub.add_parser(
+        "check", parents=[configured],
+        help="show every setting (secrets hidden) and where it comes from; check them, and "
+             "that the adapters named can start (exit 0 ok, 2 problems)")
+    check.add_argument("adapters", nargs="*", metavar="ADAPTER",
+                       help="check these adapters' settings (default: [bot] adapters)")
+    check.set_defaults(func=cmd_config_check)
+    settings_sub.add_parser(
+        "example", help="print a commented wegweiser.toml with every setting"
+    ).set_defaults(func=cmd_config_example)
+
+    status = sub.add_parser(
+        "status", parents=[configured],
+        help="ask the running bot how it is (exit 0 healthy, 1 not healthy, 2 no answer)")
+    status.add_argument("--url", help="the /health URL (default: from [metrics] listen)")
+    status.add_argument("--json", action="store_true", help="print the report as JSON")
+    status.add_argument("--quiet", "-q", action="store_true",
+                        help="print nothing; the exit code says it (container health checks)")
+    status.set_defaults(func=cmd_status)
 
     share = sub.add_parser("share", parents=[common],
                            help="start links that open the bot in a language, on a topic")
@@ -468,8 +611,10 @@ def parser() -> argparse.ArgumentParser:
                        help="also write the QR code of the (first) link alone")
     share.set_defaults(func=cmd_share)
 
-    validate = sub.add_parser("validate", help="check a catalogue folder, list every problem")
-    validate.add_argument("dir", nargs="?", type=Path, default=default_content())
+    validate = sub.add_parser("validate", parents=[configured],
+                              help="check a catalogue folder, list every problem")
+    validate.add_argument("dir", nargs="?", type=Path,
+                          help="the folder (default: [bot] content, else the bundled one)")
     validate.set_defaults(func=cmd_validate)
 
     match = sub.add_parser("match", parents=[common], help="which topics does a text name?")
@@ -512,25 +657,45 @@ def parser() -> argparse.ArgumentParser:
                        help="write one CSV file per table into DIR")
     stats.add_argument("--lang", choices=("de", "en"), default="de",
                        help="language of the report (default: de)")
-    stats.add_argument("--data-dir", type=Path, default=default_data_dir(),
+    stats.add_argument("--data-dir", type=Path,
                        help="the bot's data directory (SQLite; WEGWEISER_STORE for Redis)")
-    stats.add_argument("--content", type=Path, default=default_content(),
+    stats.add_argument("--content", type=Path,
                        help="catalogue folder, for the names of topics and parts of town "
                             "(default: the bundled content/)")
     stats.set_defaults(func=cmd_report)
     return top
 
 
-def configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    # httpx logs every request URL at INFO, and a Bot API URL contains the bot token
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
+def _apply(args: argparse.Namespace, config: Config) -> None:
+    """Fill in what the command line left out from the settings (file and environment)."""
+    env = args.env = config.env
+    args.config = config
+    for name, default in (("content", default_content), ("locales", default_locales),
+                          ("data_dir", default_data_dir)):
+        if hasattr(args, name) and getattr(args, name) is None:
+            setattr(args, name, default(env))
+    if hasattr(args, "dir") and args.dir is None:
+        args.dir = default_content(env)
+    for name in ("keep_days", "keep_stats_days"):
+        if hasattr(args, name) and getattr(args, name) is None:
+            setattr(args, name, int(config.get(f"bot.{name}")))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    configure_logging()
     args = parser().parse_args(argv)
+    config = load_config(getattr(args, "config_file", None))
+    if config.problems and args.func is not cmd_config_check:
+        print("The settings have problems (see `wegweiser config check`):", file=sys.stderr)
+        for problem in config.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    if config.problems:  # `config check` lists them; log as by default meanwhile
+        configure_logging(secrets=secrets(config))
+    else:
+        configure_logging(config.get("log.format"), config.get("log.level"), secrets(config))
+    for warning in config.warnings:
+        log.warning("%s", warning)
+    _apply(args, config)
     try:
         return args.func(args)
     except BrokenPipeError:  # the reader went away (`wegweiser validate | head`): stop quietly

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -14,6 +15,9 @@ from bot.catalogue import Catalogue, load_catalogue
 from bot.engine import Engine
 from bot.i18n import Lang
 from bot.i18n.catalogues import load_languages
+
+if TYPE_CHECKING:
+    from tests.synapse_server import Synapse
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT = ROOT / "content"
@@ -41,6 +45,18 @@ def languages() -> Mapping[str, Lang]:
 @pytest.fixture(scope="session")
 def engine(catalogue: Catalogue, languages: Mapping[str, Lang]) -> Engine:
     return Engine(catalogue, languages)
+
+
+@pytest.fixture(scope="session")
+def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
+    """A real Synapse homeserver, started once for every test that needs one."""
+    from tests.synapse_server import Synapse
+
+    server = Synapse(tmp_path_factory.mktemp("synapse"))
+    server.configure()
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,15 +20,6 @@ from bot.store import SqliteStore
 from tests.synapse_server import Synapse, wait_until
 
 _names = itertools.count()
-
-
-@pytest.fixture(scope="session")
-def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
-    server = Synapse(tmp_path_factory.mktemp("synapse"))
-    server.configure()
-    server.start()
-    yield server
-    server.stop()
 
 
 @dataclass

@@ -109,6 +109,7 @@ class Workers:
                if not key.startswith("WEGWEISER_") or key == "WEGWEISER_CACHE_DIR"}
         env.update(WEGWEISER_TELEGRAM_TOKEN=TOKEN,
                    WEGWEISER_TELEGRAM_API_URL=self.api.base_url_for(name),
+                   WEGWEISER_METRICS_LISTEN=f"127.0.0.1:{free_port()}",  # one per worker
                    PYTHONUNBUFFERED="1")
         if store is not None:
             env["WEGWEISER_STORE"] = store

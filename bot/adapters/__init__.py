@@ -18,8 +18,10 @@ class SettingsError(ValueError):
 
 
 class Adapter(Protocol):
-    """Constructed as `Adapter(service, data_dir=...)`; `data_dir` is where it may keep state
-    of its own (the Matrix device and keys, for example)."""
+    """Constructed as `Adapter(service, data_dir=..., env=...)`; `data_dir` is where it may
+    keep state of its own (the Matrix device and keys, for example), `env` the settings
+    (bot/config.py: the environment over the config file). A `check_settings(env)`
+    staticmethod, if there is one, raises SettingsError before anything starts."""
 
     name: str
 
@@ -27,7 +29,8 @@ class Adapter(Protocol):
         """Serve until the platform connection ends or the task is cancelled."""
 
     # Optional: `stop()`, called on SIGTERM: take no new events, let the turns in flight
-    # finish (Service.settle), then return from `run`.
+    # finish (Service.settle), then return from `run`. An adapter with `stop()` is a daemon:
+    # bot/runner.py restarts it when `run` fails or returns on its own.
 
 
 def available() -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TextIO
 
@@ -39,7 +40,8 @@ class ConsoleAdapter:
 
     def __init__(self, service: Service, *, lang: str | None = None,
                  stdin: TextIO | None = None, stdout: TextIO | None = None,
-                 data_dir: Path | None = None):  # noqa: ARG002  (keeps nothing on disk)
+                 data_dir: Path | None = None,  # noqa: ARG002  (keeps nothing on disk)
+                 env: Mapping[str, str] | None = None):  # noqa: ARG002  (has no settings)
         self.service = service
         self.lang = lang
         self.stdin = stdin or sys.stdin

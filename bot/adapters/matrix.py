@@ -51,7 +51,7 @@ from nio import (
 from bot.adapters import SettingsError
 from bot.adapters import matrix_crosssigning as crosssigning
 from bot.adapters.layout import markup, pack, paragraphs, plain
-from bot.admin import Admin, describe_reload
+from bot.admin import Admin, admins_from_env, describe_reload
 from bot.links import start_from_text
 from bot.messages import ConversationId, Inbound, Reply, Text
 from bot.paths import default_data_dir
@@ -68,6 +68,8 @@ PREFIX = "matrix:"
 RETRY_FIRST = 1.0
 RETRY_CAP = 60.0
 SEND_ATTEMPTS = 8
+#: Connection attempts matrix-nio makes per request (waiting 0, 0.2 and 0.4 s between them).
+NIO_ATTEMPTS = 3
 #: Undecryptable messages kept per missing key (a bound: a flood cannot fill memory).
 MAX_WAITING_PER_SESSION = 50
 #: Errors that no retry can fix.
@@ -92,7 +94,8 @@ class MatrixSettings:
         user = env.get("WEGWEISER_MATRIX_USER", "").strip()
         if not homeserver or not user:
             raise SettingsError("set WEGWEISER_MATRIX_HOMESERVER (https://...) and "
-                                "WEGWEISER_MATRIX_USER (@name:server) for the bot's account")
+                                "WEGWEISER_MATRIX_USER (@name:server) for the bot's account "
+                                "(or [matrix] homeserver and user in the config file)")
         return cls(homeserver, user, env.get("WEGWEISER_MATRIX_PASSWORD") or None)
 
 
@@ -108,23 +111,25 @@ class MatrixAdapter:
     name = "matrix"
 
     def __init__(self, service: Service, settings: MatrixSettings | None = None,
-                 data_dir: Path | None = None):
+                 data_dir: Path | None = None, env: Mapping[str, str] = os.environ):
         self.service = service
-        self.settings = settings or MatrixSettings.from_env()
-        self.store_dir = (data_dir or default_data_dir()) / "matrix"
+        self.settings = settings or MatrixSettings.from_env(env)
+        self.store_dir = (data_dir or default_data_dir(env)) / "matrix"
         self._stopped = asyncio.Event()
-        self.admin = Admin(service)
+        self.admin = Admin(service, admins_from_env(env))
         #: The room each admin last gave a command in: where reload failures are reported.
         self._admin_rooms: dict[str, str] = {}
         self._ready = False
+        #: The homeserver answered the last sync: for /health.
+        self._connected = False
         self.cross_signed = False
         self.client: AsyncClient | None = None
         #: Messages without a room key yet, by megolm session id, retried when the key comes.
         self._undecrypted: dict[str, list[tuple[MatrixRoom, MegolmEvent]]] = {}
 
     @staticmethod
-    def check_settings() -> None:
-        MatrixSettings.from_env()
+    def check_settings(env: Mapping[str, str] = os.environ) -> None:
+        MatrixSettings.from_env(env)
 
     @property
     def _session_file(self) -> Path:
@@ -151,7 +156,11 @@ class MatrixAdapter:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         # The sync token is saved by _sync_forever once a sync's events were stored, not by nio
         # (which saves it before running the event callbacks: a crash then would skip them).
-        config = AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False)
+        # matrix-nio retries a request that cannot connect for ever by default; after
+        # NIO_ATTEMPTS it raises instead, so that an unreachable homeserver shows (in /health;
+        # a failed login restarts the adapter) and our own loops back off (_sync_forever, send).
+        config = AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False,
+                                   max_timeouts=NIO_ATTEMPTS)
         client = self.client = AsyncClient(self.settings.homeserver, self.settings.user,
                                            store_path=str(self.store_dir), config=config)
         try:
@@ -171,7 +180,8 @@ class MatrixAdapter:
                 await client.keys_upload()
             self.cross_signed = await crosssigning.bootstrap(
                 client, self.store_dir / "cross-signing.json", self.settings.password)
-            self._ready = True
+            self._ready = self._connected = True
+            log.info("serving Matrix")
             syncing = asyncio.create_task(self._sync_forever(client))
             recovering = asyncio.create_task(self.service.keep_recovering(self.deliver_for))
             stopping = asyncio.create_task(self._stopped.wait())
@@ -184,6 +194,11 @@ class MatrixAdapter:
 
     def stop(self) -> None:
         self._stopped.set()
+
+    @property
+    def ready(self) -> bool:
+        """Logged in, caught up, and the homeserver answered the last sync."""
+        return self._ready and self._connected and not self._stopped.is_set()
 
     async def _sync_forever(self, client: AsyncClient) -> None:
         """Long-poll the homeserver for ever. Errors, returned or raised (the homeserver
@@ -198,8 +213,10 @@ class MatrixAdapter:
             if isinstance(answer, SyncResponse):
                 # every message of this sync is in the store now: a restart may go on from here
                 client.store.save_sync_token(answer.next_batch)
+                self._connected = True
                 delay = RETRY_FIRST
                 continue
+            self._connected = False
             log.warning("sync failed (%s); retrying in %.0f s", type(answer).__name__, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, RETRY_CAP)

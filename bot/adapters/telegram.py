@@ -49,7 +49,7 @@ from tornado.web import RequestHandler
 from bot.adapters import SettingsError
 from bot.adapters.card_image import render_card
 from bot.adapters.telegram_render import NUMBERED, render
-from bot.admin import Admin, AdminCommand, describe_reload
+from bot.admin import Admin, AdminCommand, admins_from_env, describe_reload
 from bot.engine.vocabulary import COMMAND_DESCRIPTIONS
 from bot.messages import ConversationId, CounterCard, Inbound, Reply, Text
 from bot.reload import Outcome
@@ -94,7 +94,8 @@ class TelegramSettings:
         token = env.get("WEGWEISER_TELEGRAM_TOKEN", "").strip()
         if not token:
             raise SettingsError("WEGWEISER_TELEGRAM_TOKEN is not set: create a bot with "
-                                "@BotFather and put its token in that environment variable")
+                                "@BotFather and put its token in that environment variable "
+                                "(or in the config file: [telegram] token)")
         webhook = env.get("WEGWEISER_TELEGRAM_WEBHOOK_URL") or None
         secret = env.get("WEGWEISER_TELEGRAM_WEBHOOK_SECRET") or None
         if webhook and urlsplit(webhook).scheme != "https":
@@ -147,20 +148,23 @@ class TelegramAdapter:
     name = "telegram"
 
     def __init__(self, service: Service, settings: TelegramSettings | None = None,
-                 data_dir: Path | None = None):  # noqa: ARG002  (nothing of its own to keep)
+                 data_dir: Path | None = None,  # noqa: ARG002  (nothing of its own to keep)
+                 env: Mapping[str, str] = os.environ):
         self.service = service
-        self.settings = settings or TelegramSettings.from_env()
-        self.admin = Admin(service)
+        self.settings = settings or TelegramSettings.from_env(env)
+        self.admin = Admin(service, admins_from_env(env))
         self._rendering = asyncio.Semaphore(CARD_RENDERS)
         self._stopped = asyncio.Event()
         self._bot: Bot | None = None
+        #: Telegram answered the last poll (or the webhook server listens): for /health.
+        self._connected = False
         #: Turns and acknowledgements started in the background, awaited at shutdown.
         self._tasks: set[asyncio.Task[None]] = set()
 
     @staticmethod
-    def check_settings() -> None:
+    def check_settings(env: Mapping[str, str] = os.environ) -> None:
         """Fail early, with a message that says what to do, if a setting is missing."""
-        TelegramSettings.from_env()
+        TelegramSettings.from_env(env)
 
     def build(self) -> Application:
         """PTB's Application for its configured Bot (rate limiter, connection pools); its
@@ -249,11 +253,13 @@ class TelegramAdapter:
                 self._stopped.set()
                 return
             except TelegramError as err:
+                self._connected = False
                 log.warning("polling failed (%s); retrying in %.0f s", type(err).__name__,
                             delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RETRY_CAP)
                 continue
+            self._connected = True
             delay = RETRY_FIRST
             for update in updates:
                 await self.receive(update)
@@ -326,6 +332,7 @@ class TelegramAdapter:
             server = None
             if self.settings.webhook_url:
                 server = await self._serve_webhook(bot)
+                self._connected = True
                 intake = asyncio.create_task(self._stopped.wait())
             else:
                 intake = asyncio.create_task(self._poll(bot))
@@ -349,6 +356,11 @@ class TelegramAdapter:
 
     def stop(self) -> None:
         self._stopped.set()
+
+    @property
+    def ready(self) -> bool:
+        """Taking updates: Telegram answered the last poll, or the webhook server listens."""
+        return self._connected and not self._stopped.is_set()
 
     @property
     def stopping(self) -> bool:
