@@ -62,10 +62,17 @@ def render(page_html: str, output: str, flags: Callable[[Path], Sequence[str]],
                    f"--user-data-dir={Path(tmp) / 'profile'}", *flags(out), page.as_uri()]
         try:
             done = subprocess.run(command, capture_output=True, timeout=timeout, check=False,
-                                  env={**os.environ, "HOME": tmp})
+                                  env=_child_environment(tmp))
         except subprocess.TimeoutExpired as err:
             raise RenderError(f"chromium did not finish within {timeout:.0f} s") from err
         if done.returncode != 0 or not out.exists() or out.stat().st_size == 0:
             raise RenderError(f"chromium could not write {output}: "
                               + done.stderr.decode(errors="replace")[-2000:])
         return out.read_bytes()
+
+
+def _child_environment(home: str) -> dict[str, str]:
+    """The environment without our settings: the bot token and passwords have no business in
+    a browser process (or in a crash report it might write)."""
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("WEGWEISER_")},
+            "HOME": home}

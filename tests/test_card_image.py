@@ -145,3 +145,13 @@ async def test_the_counter_card_comes_as_text_and_as_a_picture(telegram: Running
     assert methods.index("sendPhoto") == card_index + 1
     await api.settle()
     assert len(api.sent("sendPhoto")) == 1
+
+
+def test_chromium_does_not_inherit_the_bots_secrets(monkeypatch) -> None:
+    from bot.chromium import _child_environment
+
+    monkeypatch.setenv("WEGWEISER_TELEGRAM_TOKEN", "123456:secret-token-value")
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    env = _child_environment("/tmp/x")
+    assert not [name for name in env if name.startswith("WEGWEISER_")]
+    assert env["HOME"] == "/tmp/x" and env["LANG"] == "C.UTF-8"
