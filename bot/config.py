@@ -226,8 +226,10 @@ def load(given: Path | None = None, environ: Mapping[str, str] = os.environ) -> 
     from_file: dict[str, str] = {}
     if path is not None:
         from_file = _read_file(path, problems)
-    env = {**from_file, **environ}
-    origin = {name: "environment" if name in environ else str(path) for name in from_file}
+    # An empty variable (`WEGWEISER_KEEP_DAYS=` in an env file) does not hide the file's value.
+    env = {**from_file, **{k: v for k, v in environ.items() if v.strip() or k not in from_file}}
+    origin = {name: "environment" if environ.get(name, "").strip() else str(path)
+              for name in from_file}
     origin.update({s.env: "environment" for s in SETTINGS if environ.get(s.env, "").strip()})
     for setting in SETTINGS:
         value = env.get(setting.env, "").strip()

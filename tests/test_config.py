@@ -59,6 +59,13 @@ def test_the_environment_wins_over_the_file_and_the_command_line_over_both(
                  {"WEGWEISER_KEEP_DAYS": "7"}).keep_days == 3
 
 
+def test_an_empty_variable_does_not_hide_the_files_value(tmp_path: Path) -> None:
+    """As in an env file with `WEGWEISER_KEEP_DAYS=` left empty."""
+    path = _write(tmp_path, "[bot]\nkeep_days = 14\n")
+    assert _args(["--config", str(path), "run", "console"],
+                 {"WEGWEISER_KEEP_DAYS": ""}).keep_days == 14
+
+
 def test_the_file_may_be_named_after_the_command_by_variable_or_by_its_place(
         tmp_path: Path) -> None:
     path = _write(tmp_path, "[bot]\nkeep_days = 21\n")
