@@ -561,6 +561,16 @@ def test_image_builds_and_runs_as_documented():
     if docker is None:
         pytest.skip("no Docker engine here: the image was not built; static checks above "
                     "still ran")
+    base = os.environ.get("WEGWEISER_TEST_BASE_IMAGE") or _stages(
+        DOCKERFILE.read_text("utf-8"))[0]["PYTHON_IMAGE"]
+    have = subprocess.run([docker, "image", "inspect", base], capture_output=True, timeout=60)
+    if have.returncode != 0:
+        pull = subprocess.run([docker, "pull", base], capture_output=True, text=True,
+                              timeout=600)
+        if pull.returncode != 0:  # no registry from here: the build could not even begin
+            pytest.skip(f"a Docker engine answers, but the base image {base} cannot be "
+                        f"pulled ({pull.stderr.strip()[-300:]}): the image was not built; "
+                        "set WEGWEISER_TEST_BASE_IMAGE to a local copy")
     tag = f"wegweiser-test:{uuid.uuid4().hex[:12]}"
     build = [docker, "build", "--tag", tag]
     if os.environ.get("WEGWEISER_TEST_BASE_IMAGE"):
