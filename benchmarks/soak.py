@@ -4,8 +4,9 @@ Run it with `python3 dev.py bench soak` (or `python3 dev.py bench`, which runs e
 benchmark), or `.venv/bin/python benchmarks/soak.py [--minutes 3] [--people 1000]
 [--store sqlite|memory] [--concurrency 64] [--quick]`.
 
-A fixed population of people (1,000 by default) talks to one `Service` without pause for the
-given time, at most `--concurrency` `Service.handle` calls in flight (the path of
+A fixed population of people (1,000 by default) talks to one `Service`, with the metrics
+observer that `wegweiser run` gives it (bot/metrics.py), without pause for the given time,
+at most `--concurrency` `Service.handle` calls in flight (the path of
 benchmarks/workers.py, with a no-op deliver and the real clock). Each person keeps one
 language (of the ten of tests/data/'s labelled queries) and plays conversations planned by
 benchmarks/workers.py: the first message in their language, the language tap, the topic,
@@ -48,6 +49,7 @@ sys.path[:0] = [str(HERE), str(HERE.parent)]  # benchmarks/workers.py, and the b
 
 from workers import Person, build_engine, make_plan  # noqa: E402
 
+from bot.metrics import Metrics  # noqa: E402
 from bot.messages import ConversationId, Inbound, Reply, inbound_from_json  # noqa: E402
 from bot.service import Service  # noqa: E402
 from bot.store import MemoryStore, SqliteStore, Store  # noqa: E402
@@ -144,7 +146,8 @@ async def soak(args: argparse.Namespace, store: Store, db: Path | None) -> int:
     tally = Tally()
     logging.getLogger().handlers[:] = [ErrorLog(tally.errors, tally.warnings)]
     logging.getLogger().setLevel(logging.WARNING)
-    service = Service(engine, store)
+    metrics = Metrics()  # as `wegweiser run` does: the metrics' cost is part of each turn
+    service = Service(engine, store, observer=metrics)
     gate = asyncio.Semaphore(args.concurrency)
     start = time.perf_counter()
     deadline = start + seconds
@@ -268,6 +271,9 @@ async def soak(args: argparse.Namespace, store: Store, db: Path | None) -> int:
           f"warnings logged: {sum(tally.warnings.values())}"
           + (" (" + ", ".join(f"{k} {v}" for k, v in sorted(tally.warnings.items())) + ")"
              if tally.warnings else "") + ".")
+    counted = metrics.health()["turns"]
+    print(f"The bot's own metrics (/metrics) counted {counted['ok']:,} turns handled and "
+          f"{counted['failed']:,} failed.")
     print(f"Memory after warm-up ({base.at - start:.0f} s) to the end: RSS "
           f"{base.rss / MB:.1f} -> {end.rss / MB:.1f} MB, traced heap {base.traced / MB:.1f} -> "
           f"{end.traced / MB:.1f} MB ({traced_growth * 100:+.1f} %). Flat: each grew by less "
