@@ -163,6 +163,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         reloader = Reloader(service, args.content, args.locales, cache)
         _wire_admins(runner, reloader)
         metrics.watch_catalogue(service, reloader)
+        metrics.watch_store(store)
         reloading: set[asyncio.Task[object]] = set()
 
         def reload_now() -> None:  # SIGHUP, as for most daemons

@@ -31,7 +31,8 @@ class _Health(RequestHandler):
     def initialize(self, metrics: Metrics) -> None:
         self.metrics = metrics
 
-    def get(self) -> None:
+    async def get(self) -> None:
+        await self.metrics.probe_store()
         self.set_status(200 if self.metrics.healthy else 503)
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
@@ -42,7 +43,8 @@ class _Metrics(RequestHandler):
     def initialize(self, metrics: Metrics) -> None:
         self.metrics = metrics
 
-    def get(self) -> None:
+    async def get(self) -> None:
+        await self.metrics.probe_store()
         encoder, content_type = choose_encoder(self.request.headers.get("Accept", ""))
         self.set_header("Content-Type", content_type)
         self.finish(encoder(self.metrics.registry))

@@ -8,6 +8,7 @@ process do not mix their numbers.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -25,11 +26,15 @@ from bot.messages import Signal
 if TYPE_CHECKING:
     from bot.reload import Outcome, Reloader
     from bot.service import Service
+    from bot.store import Store
 
 #: Seconds from taking an event to its last reply sent (Telegram's round trip included).
 TURN_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 #: The topic matcher's best score for a typed answer; 0.85 and above is confident.
 SCORE_BUCKETS = (0.2, 0.4, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 1.0)
+
+#: Seconds the store may take to answer a ping before /health calls it unreachable.
+STORE_TIMEOUT = 3.0
 
 #: Adapter states. Only "running" is healthy.
 STARTING, RUNNING, RESTARTING, STOPPED, FAILED = (
@@ -83,12 +88,18 @@ class Metrics:
                             registry=registry)
         self.reloads = Counter("wegweiser_catalogue_reloads", "Catalogue reloads, by result",
                                ["result"], registry=registry)
+        self.store_up = Gauge("wegweiser_store_up",
+                              "1 if the store answered when last asked (at /health and "
+                              "/metrics)", registry=registry)
         self.adapters: dict[str, AdapterHealth] = {}
         #: The adapter instances serving now, by name (bot/runner.py keeps it): asked
         #: whether they are connected (`ready`), for /health and wegweiser_adapter_up.
         self.current: Mapping[str, Any] = {}
         self._service: Service | None = None
         self._reloader: Reloader | None = None
+        self._store: Store | None = None
+        #: The type of the error the store raised when last asked, or None if it answered.
+        self.store_error: str | None = None
         self.started = time.time()
 
     # -- fed by the service, once per turn ------------------------------------------------
@@ -142,6 +153,22 @@ class Metrics:
                 "last_reload_at": None if last is None else last.at.isoformat(
                     timespec="seconds")}
 
+    # -- asked of the store, whenever /health or /metrics is -----------------------------
+    def watch_store(self, store: Store) -> None:
+        self._store = store
+
+    async def probe_store(self) -> None:
+        """Ask the store whether it can be used (a Redis server that went away makes every
+        turn fail while the adapters still look fine)."""
+        if self._store is None:
+            return
+        try:
+            await asyncio.wait_for(self._store.ping(), STORE_TIMEOUT)
+            self.store_error = None
+        except Exception as err:  # noqa: BLE001  any failure means: not usable now
+            self.store_error = type(err).__name__
+        self.store_up.set(0 if self.store_error else 1)
+
     # -- fed by the log -------------------------------------------------------------------
     def log_handler(self) -> logging.Handler:
         """A handler that counts WARNING and worse by level (the text is not looked at)."""
@@ -156,9 +183,10 @@ class Metrics:
     # -- read by /health ------------------------------------------------------------------
     @property
     def healthy(self) -> bool:
-        """Every adapter runs and is connected. (With none started yet, the process is not
-        healthy either.)"""
-        return bool(self.adapters) and all(self.ready(name) for name in self.adapters)
+        """Every adapter runs and is connected, and the store answered when last asked.
+        (With no adapter started yet, the process is not healthy either.)"""
+        return (bool(self.adapters) and all(self.ready(name) for name in self.adapters)
+                and self.store_error is None)
 
     def health(self) -> dict[str, Any]:
         handled: dict[str, int] = {}  # summed over the adapters
@@ -175,6 +203,7 @@ class Metrics:
                                 "since": a.since.isoformat(timespec="seconds"),
                                 "restarts": a.restarts, "last_error": a.last_error}
                          for name, a in sorted(self.adapters.items())},
+            "store": {"ok": self.store_error is None, "error": self.store_error},
             "catalogue": self._catalogue(),
             "turns": {"ok": handled.get("ok", 0), "failed": handled.get("failed", 0)},
         }

@@ -62,6 +62,9 @@ def render(report: dict[str, Any], url: str) -> str:
             state = "running, NOT connected"
         lines.append(f"  {name}: {state} since {adapter.get('since')}"
                      + (f" ({', '.join(extra)})" if extra else ""))
+    store = report.get("store") or {}
+    if store and not store.get("ok"):
+        lines.append(f"  store: NOT answering ({store.get('error')})")
     catalogue = report.get("catalogue") or {}
     if catalogue:
         reload = catalogue.get("last_reload")

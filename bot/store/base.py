@@ -104,6 +104,10 @@ class Store(Protocol):
         """The secret of `day` for keyed hashes of conversation ids, made on first use and
         the same for every worker; the secrets of earlier days are destroyed."""
 
+    async def ping(self) -> None:
+        """Raise if the store cannot be used now (for /health): the Redis server does not
+        answer, the SQLite file cannot be read."""
+
     async def close(self) -> None:
         """Release connections and files."""
 

@@ -116,5 +116,8 @@ class MemoryStore:
             del self._keys[earlier]
         return self._keys.setdefault(day, secrets.token_bytes(32))
 
+    async def ping(self) -> None:
+        return None
+
     async def close(self) -> None:
         return None

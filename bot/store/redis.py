@@ -415,5 +415,8 @@ class RedisStore:
             *_, kept = await pipe.execute()
         return bytes.fromhex(kept or made)
 
+    async def ping(self) -> None:
+        await self._client.ping()
+
     async def close(self) -> None:
         await self._client.aclose()

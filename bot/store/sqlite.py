@@ -253,5 +253,8 @@ class SqliteStore:
                                   (day.isoformat(),)).fetchone()[0]
         return await self._run(work)
 
+    async def ping(self) -> None:
+        await self._run(lambda db: db.execute("SELECT count(*) FROM sqlite_master").fetchone())
+
     async def close(self) -> None:
         await self._run(lambda db: db.close())
