@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.messages import Reply, Text
 from bot.service import Service
@@ -70,6 +70,22 @@ def describe_reload(outcome: Outcome) -> str:
             f"version {outcome.version} ({outcome.offers} offers).\n\n" + "\n".join(shown))
 
 
+def _platforms(health: dict[str, Any]) -> str:
+    """"Platforms: matrix running, telegram NOT connected (3 restarts)"."""
+    shown = []
+    for name, adapter in health.get("adapters", {}).items():
+        state = adapter["state"]
+        if state == "running" and not adapter["ready"]:
+            state = "running but NOT connected"
+        elif state != "running":
+            state = state.upper()
+        restarts = f" ({adapter['restarts']} restarts)" if adapter["restarts"] else ""
+        shown.append(f"{name} {state}{restarts}")
+    store = health.get("store") or {}
+    broken = "" if store.get("ok", True) else f"; the store does NOT answer ({store['error']})"
+    return "Platforms: " + ", ".join(shown) + broken
+
+
 class Admin:
     """Answers admin commands. `reloader` is set by `wegweiser run` (None: no reloading)."""
 
@@ -79,6 +95,9 @@ class Admin:
         self.reloader: Reloader | None = None
         self.started = datetime.now(UTC)
         self._last_ok = True
+        #: The health report of the running bot (bot/metrics.py), set by `wegweiser run`:
+        #: admins on one platform see whether the other one works.
+        self.health: Callable[[], dict[str, Any]] | None = None
 
     def worth_telling(self, outcome: Outcome) -> bool:
         """Admins hear of every failed reload and of the first good one after a failure,
@@ -121,6 +140,8 @@ class Admin:
             f"Languages: {', '.join(sorted(engine.languages))}",
             f"Running since {self.started:%Y-%m-%d %H:%M} UTC",
         ]
+        if self.health is not None:
+            lines.append(_platforms(self.health()))
         last = self.reloader.last if self.reloader else None
         if last is None:
             lines.append("No reload since the start.")

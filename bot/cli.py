@@ -213,12 +213,14 @@ def _adapter_names(args: argparse.Namespace) -> list[str]:
 
 
 def _wire_admins(runner: Runner, reloader: Reloader) -> None:
-    """Admins of every chat adapter can reload, and hear about reloads that failed, from
-    whichever instance of the adapter runs now (they are replaced when they restart)."""
+    """Admins of every chat adapter can reload, see in /status how every platform is, and
+    hear about reloads that failed, from whichever instance of the adapter runs now (they
+    are replaced when they restart)."""
     def wire(name: str, adapter: object) -> None:
         admin = getattr(adapter, "admin", None)
         if admin is not None:
             admin.reloader = reloader
+            admin.health = runner.metrics.health
 
     def teller(name: str) -> Callable[[Outcome], Awaitable[None]]:
         async def tell(outcome: Outcome) -> None:

@@ -31,6 +31,7 @@ from tests.test_matrix import Newcomer, _newcomer, _wait_notices
 from tests.test_workers import ROOT, STOPPED, Worker
 
 TELEGRAM_USER = 555000111
+TELEGRAM_ADMIN = 555000999
 MATRIX_PASSWORD = "pw-operations-bot-Okapi"
 SECRET_WORDS = "Zebrastreifen-Kurs bitte 4711"
 
@@ -140,6 +141,7 @@ async def running(synapse: Synapse, tmp_path: Path) -> AsyncIterator[Running]:
                WEGWEISER_MATRIX_HOMESERVER=f"http://127.0.0.1:{proxy.port}",
                WEGWEISER_MATRIX_USER=bot_user, WEGWEISER_MATRIX_PASSWORD=MATRIX_PASSWORD,
                WEGWEISER_ADAPTERS="telegram,matrix", WEGWEISER_LOG_FORMAT="json",
+               WEGWEISER_ADMINS=f"telegram:{TELEGRAM_ADMIN}",
                WEGWEISER_METRICS_LISTEN=f"127.0.0.1:{metrics_port}",
                WEGWEISER_DATA_DIR=str(tmp_path / "data"), PYTHONUNBUFFERED="1")
     process = await asyncio.create_subprocess_exec(
@@ -205,6 +207,10 @@ async def test_two_adapters_in_one_process_fail_and_recover_independently(
     answered = len(api.sent())
     api.send_text(SECRET_WORDS, user_id=TELEGRAM_USER)  # typed: the topic matcher's turn
     await api.wait_for("sendMessage", answered + 1)
+    api.send_text("/status", user_id=TELEGRAM_ADMIN)  # an admin on Telegram sees Matrix down
+    [status] = await _messages_to(api, TELEGRAM_ADMIN, 1)
+    # telegram: its restarts at the start are counted, "(2 restarts)" or so
+    assert "Platforms: matrix running but NOT connected, telegram running (" in status, status
     before = len(newcomer.notices)
     await newcomer.say(room, "العربية")  # to Synapse directly, while the bot cannot see it
     await asyncio.sleep(1)
@@ -244,6 +250,14 @@ async def test_two_adapters_in_one_process_fail_and_recover_independently(
                    room):
         assert needle not in worker.log, f"{needle!r} is in the log"
     await newcomer.client.close()
+
+
+async def _messages_to(api: FakeBotApi, chat: int, count: int) -> list[str]:
+    def sent() -> list[str]:
+        return [m["text"] for m in api.sent() if int(m["chat_id"]) == chat]
+
+    await wait_until(lambda: len(sent()) >= count, timeout=20)
+    return sent()
 
 
 async def _health_ok(running: Running) -> bool:
