@@ -5,7 +5,8 @@ Each private chat is one conversation ("telegram:<chat id>"); each update is han
 `Inbound` values; `/start <payload>` is a start link. Replies are rendered by
 telegram_render.py. PTB's rate limiter honours flood control (retry_after); polling retries
 network errors with backoff. A second instance polling the same token makes Telegram answer
-"Conflict": this one then stops with a critical log instead of fighting. Several instances
+"Conflict": this one then stops with a SettingsError (the runner logs it as critical and
+does not restart it) instead of fighting. Several instances
 can serve one bot through a webhook behind a load balancer when they share a Redis store
 (docs/operations.md).
 
@@ -158,6 +159,8 @@ class TelegramAdapter:
         self._bot: Bot | None = None
         #: Telegram answered the last poll (or the webhook server listens): for /health.
         self._connected = False
+        #: Another instance polls with this token (Telegram answered "Conflict").
+        self._conflict = False
         #: Turns and acknowledgements started in the background, awaited at shutdown.
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -247,9 +250,8 @@ class TelegramAdapter:
                 updates = await bot.get_updates(offset=offset, timeout=POLL_SECONDS,
                                                 read_timeout=POLL_SECONDS + 10,
                                                 allowed_updates=ALLOWED_UPDATES)
-            except Conflict:
-                log.critical("another instance is polling with this bot token: stopping this "
-                             "one (run one poller per token, or use a webhook)")
+            except Conflict:  # `run` ends with a SettingsError: retrying would only fight
+                self._conflict = True
                 self._stopped.set()
                 return
             except TelegramError as err:
@@ -353,6 +355,9 @@ class TelegramAdapter:
                 if server is not None:
                     await server.close_all_connections()
                 self._bot = None
+        if self._conflict:
+            raise SettingsError("another instance is polling with this bot token: this one "
+                                "stopped (run one poller per token, or use a webhook)")
 
     def stop(self) -> None:
         self._stopped.set()
