@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
+from bot.config import split_list
 from bot.messages import Reply, Text
 from bot.service import Service
 
@@ -55,8 +56,7 @@ def parse(text: str) -> AdminCommand | None:
 
 
 def admins_from_env(env: Mapping[str, str] = os.environ) -> frozenset[str]:
-    raw = env.get("WEGWEISER_ADMINS", "")
-    return frozenset(a.strip() for a in raw.replace("\n", ",").split(",") if a.strip())
+    return frozenset(split_list(env.get("WEGWEISER_ADMINS", "")))
 
 
 def describe_reload(outcome: Outcome) -> str:
