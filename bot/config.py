@@ -39,13 +39,23 @@ def _days(text: str) -> str | None:
     return None if text.isdigit() and int(text) > 0 else "a whole number of days, 1 or more"
 
 
+def split_listen(text: str) -> tuple[str, int]:
+    """"127.0.0.1:9464" -> ("127.0.0.1", 9464), "[::1]:9464" -> ("::1", 9464), ":8443" ->
+    ("", 8443); ValueError without a port from 1 to 65535."""
+    host, sep, port = text.strip().rpartition(":")
+    if not (sep and port.isdigit() and 0 < int(port) < 65536):
+        raise ValueError(f"{text!r} is not an address and port like 127.0.0.1:9464")
+    return host.strip("[]"), int(port)
+
+
 def _listen(text: str) -> str | None:
     if text == "off":
         return None
-    host, sep, port = text.rpartition(":")
-    if sep and host and port.isdigit() and 0 < int(port) < 65536:
-        return None
-    return 'an address and port like "127.0.0.1:9464", or "off"'
+    try:
+        host, _ = split_listen(text)
+    except ValueError:
+        host = ""
+    return None if host else 'an address and port like "127.0.0.1:9464", or "off"'
 
 
 def _choice(*allowed: str) -> Check:

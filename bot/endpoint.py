@@ -14,17 +14,12 @@ from tornado.httpserver import HTTPServer
 from tornado.log import access_log as access
 from tornado.web import Application, RequestHandler
 
+from bot.config import split_listen
 from bot.metrics import Metrics
 
 
 class EndpointError(RuntimeError):
     """The endpoint cannot listen where it was told to; the message says how to fix it."""
-
-
-def split_listen(listen: str) -> tuple[str, int]:
-    """"127.0.0.1:9464" -> ("127.0.0.1", 9464); "[::1]:9464" -> ("::1", 9464)."""
-    host, _, port = listen.rpartition(":")
-    return host.strip("[]"), int(port)
 
 
 class _Health(RequestHandler):

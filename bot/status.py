@@ -10,18 +10,18 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from bot.config import split_listen
+
 TIMEOUT = 5.0
-_ANY_ADDRESS = {"0.0.0.0": "127.0.0.1", "::": "::1", "[::]": "[::1]", "": "127.0.0.1"}
+_ANY_ADDRESS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
 
 
 def status_url(listen: str) -> str:
     """The /health URL of a bot listening on `listen`; a bot listening on every address
     ("0.0.0.0:9464", in a container) is asked on the loopback one."""
-    host, _, port = listen.rpartition(":")
+    host, port = split_listen(listen)
     host = _ANY_ADDRESS.get(host, host)
-    if ":" in host and not host.startswith("["):
-        host = f"[{host}]"
-    return f"http://{host}:{port}/health"
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}/health"
 
 
 def fetch(url: str, timeout: float = TIMEOUT) -> tuple[bool, dict[str, Any]]:

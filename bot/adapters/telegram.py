@@ -51,6 +51,7 @@ from bot.adapters import SettingsError
 from bot.adapters.card_image import render_card
 from bot.adapters.telegram_render import NUMBERED, render
 from bot.admin import Admin, AdminCommand, admins_from_env, describe_reload
+from bot.config import split_listen
 from bot.engine.vocabulary import COMMAND_DESCRIPTIONS
 from bot.messages import ConversationId, CounterCard, Inbound, Reply, Text
 from bot.reload import Outcome
@@ -104,13 +105,14 @@ class TelegramSettings:
         if webhook and not (secret and re.fullmatch(r"[A-Za-z0-9_-]{16,256}", secret)):
             raise SettingsError("a webhook needs WEGWEISER_TELEGRAM_WEBHOOK_SECRET: 16 to 256 "
                                 "characters of A-Z, a-z, 0-9, _ and -")
-        host, _, port = env.get("WEGWEISER_TELEGRAM_LISTEN", "127.0.0.1:8443").rpartition(":")
-        if not port.isdigit():
-            raise SettingsError("WEGWEISER_TELEGRAM_LISTEN must look like 127.0.0.1:8443")
+        try:
+            host, port = split_listen(env.get("WEGWEISER_TELEGRAM_LISTEN") or "127.0.0.1:8443")
+        except ValueError:
+            raise SettingsError("WEGWEISER_TELEGRAM_LISTEN must look like 127.0.0.1:8443") from None
         return cls(token=token,
                    api_url=env.get("WEGWEISER_TELEGRAM_API_URL") or cls.api_url,
                    webhook_url=webhook, webhook_secret=secret, listen=host or "127.0.0.1",
-                   port=int(port))
+                   port=port)
 
 
 def to_inbound(update: Update, late_after: timedelta, now: datetime) -> Inbound | None:
