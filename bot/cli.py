@@ -148,14 +148,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     metrics = Metrics()
     service = Service(engine, store, observer=metrics)
-    make = {name: functools.partial(adapters.load(name), service, data_dir=args.data_dir,
-                                    env=args.env) for name in names}
+    classes = {name: adapters.load(name) for name in names}
+    make = {name: functools.partial(cls, service, data_dir=args.data_dir, env=args.env)
+            for name, cls in classes.items()}
     runner = Runner(make, metrics)
     log.info("starting %s with %d offers", ", ".join(names), len(engine.catalogue.offers))
 
     async def serve() -> bool:
         loop = asyncio.get_running_loop()
-        if all(hasattr(adapters.load(name), "stop") for name in names):
+        if all(hasattr(cls, "stop") for cls in classes.values()):
             # the console adapter stops with the terminal instead
             for signum in (signal.SIGTERM, signal.SIGINT):
                 # stop taking messages, finish the turns in flight, then return normally
