@@ -121,15 +121,17 @@ async def bot(synapse: Synapse, engine: Engine, tmp_path: Path) -> AsyncIterator
     await _stop_bot(running)
 
 
-async def _direct_chat(newcomer: Newcomer, bot: Bot) -> str:
-    created = await newcomer.client.room_create(is_direct=True, invite=[bot.user_id])
+async def _direct_chat(newcomer: Newcomer, bot: Bot | str, timeout: float = 20) -> str:
+    """A direct chat the newcomer opened with the bot (its `Bot`, or its user id), joined."""
+    user_id = bot if isinstance(bot, str) else bot.user_id
+    created = await newcomer.client.room_create(is_direct=True, invite=[user_id])
     assert isinstance(created, RoomCreateResponse)
 
     async def joined() -> bool:
         members = await newcomer.client.joined_members(created.room_id)
-        return bot.user_id in [m.user_id for m in members.members]
+        return user_id in [m.user_id for m in members.members]
 
-    await wait_until(joined, timeout=20)
+    await wait_until(joined, timeout=timeout)
     return created.room_id
 
 

@@ -22,12 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from nio import RoomCreateResponse
 
 from tests.fake_telegram import TOKEN, FakeBotApi
 from tests.net import free_port
 from tests.synapse_server import Synapse, wait_until
-from tests.test_matrix import Newcomer, _newcomer, _wait_notices
+from tests.test_matrix import _direct_chat, _newcomer, _wait_notices
 from tests.test_workers import ROOT, STOPPED, Worker
 
 TELEGRAM_USER = 555000111
@@ -157,18 +156,6 @@ async def running(synapse: Synapse, tmp_path: Path) -> AsyncIterator[Running]:
     await api.stop()
 
 
-async def _matrix_chat(newcomer: Newcomer, bot_user: str) -> str:
-    created = await newcomer.client.room_create(is_direct=True, invite=[bot_user])
-    assert isinstance(created, RoomCreateResponse)
-
-    async def joined() -> bool:
-        members = await newcomer.client.joined_members(created.room_id)
-        return bot_user in [m.user_id for m in members.members]
-
-    await wait_until(joined, timeout=30)
-    return created.room_id
-
-
 async def test_two_adapters_in_one_process_fail_and_recover_independently(
         running: Running, synapse: Synapse) -> None:
     api, worker = running.api, running.worker
@@ -176,7 +163,7 @@ async def test_two_adapters_in_one_process_fail_and_recover_independently(
     # 1. Telegram's start fails again and again; Matrix serves meanwhile.
     await worker.wait_for_log('"the telegram adapter failed (NetworkError)"', timeout=30)
     newcomer = await _newcomer(synapse)
-    room = await _matrix_chat(newcomer, running.bot_user)
+    room = await _direct_chat(newcomer, running.bot_user, timeout=30)
     await newcomer.say(room, "hello")
     assert "1." in (await _wait_notices(newcomer, 1))[-1], "Matrix answers"
     code, health = await _health(running)
